@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages smexop needs to build, test and benchmark.
+# Idempotent: asks dpkg what is missing and installs only that.
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
+	# libraries
+	libevent-dev libssl-dev libunbound-dev dns-root-data libfyaml-dev libpsl-dev publicsuffix
+	libjansson-dev libcmocka-dev
+	# tests: real DNS servers and Debian's Python with its modules
+	nsd python3 python3-dnspython python3-yaml
+	# benchmarks: the peers we compare against
+	python3-spf spfquery hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run 'make deps' as root" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

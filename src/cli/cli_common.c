@@ -1,0 +1,128 @@
+/*
+ * cli_common - what every subcommand shares: DNS options, usage errors,
+ * JSON string output
+ */
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/dns_zone.h"
+#include "core/net.h"
+#include "core/str.h"
+
+#define ROOT_TRUST_ANCHOR "/usr/share/dns/root.key"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "smexop %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'smexop %s --help')\n", cmd);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_dns_option(struct cli_dns *d, int argc, char **argv, int *i)
+{
+	const char *opt = argv[*i];
+	uint64_t ms;
+
+	if (strcmp(opt, "--dns") != 0 && strcmp(opt, "--dns-zone") != 0 &&
+	    strcmp(opt, "--dns-timeout") != 0 && strcmp(opt, "--trust-anchor") != 0)
+		return 0;
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "smexop: %s needs a value\n", opt);
+		return -1;
+	}
+	const char *val = argv[++*i];
+	if (strcmp(opt, "--dns") == 0) {
+		if (net_hostport_parse(val, 53, d->host, sizeof(d->host), &d->opts.forward_port) <
+		    0) {
+			fprintf(stderr, "smexop: --dns: not HOST:PORT: %s\n", val);
+			return -1;
+		}
+		d->opts.forward_host = d->host;
+	} else if (strcmp(opt, "--dns-zone") == 0) {
+		d->opts.zone_file = val;
+	} else if (strcmp(opt, "--dns-timeout") == 0) {
+		if (str_to_u64(val, strlen(val), 1, 600000, &ms) < 0) {
+			fprintf(stderr, "smexop: --dns-timeout: not a number of milliseconds "
+					"(1-600000): %s\n",
+				val);
+			return -1;
+		}
+		d->opts.timeout_ms = (unsigned)ms;
+	} else {
+		d->opts.trust_anchor = val;
+	}
+	return 1;
+}
+
+int cli_dns_open(struct cli_dns *d, const char *prog)
+{
+	struct sx_err err = { 0 };
+	char msg[700];
+
+	d->base = event_base_new();
+	if (d->base == NULL) {
+		fprintf(stderr, "smexop %s: cannot create the event loop\n", prog);
+		return -1;
+	}
+	if (d->opts.zone_file != NULL) {
+		d->zone = dns_zone_new();
+		if (d->zone == NULL || dns_zone_load_file(d->zone, d->opts.zone_file, &err) < 0) {
+			if (d->zone == NULL)
+				sx_err_set(&err, "out of memory");
+			fprintf(stderr, "%s\n", sx_err_format(&err, msg, sizeof(msg)));
+			return -1;
+		}
+		d->dns = dns_new_zone(d->base, d->zone);
+	} else {
+		/* Validate with the root key when we resolve ourselves; a server
+		 * named with --dns is trusted as it is unless an anchor is given,
+		 * since test and split-horizon servers cannot prove the chain. */
+		if (d->opts.trust_anchor == NULL && d->opts.forward_host == NULL &&
+		    access(ROOT_TRUST_ANCHOR, R_OK) == 0)
+			d->opts.trust_anchor = ROOT_TRUST_ANCHOR;
+		d->dns = dns_new(d->base, &d->opts, &err);
+	}
+	if (d->dns == NULL) {
+		fprintf(stderr, "smexop %s: %s\n", prog, err.msg[0] ? err.msg : "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void cli_dns_close(struct cli_dns *d)
+{
+	d->dns = dns_free(d->dns);
+	d->zone = dns_zone_free(d->zone);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	d->base = NULL;
+}
+
+void cli_json_string(FILE *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c;
+
+	fputc('"', out);
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			fputc('\\', out);
+			fputc(c, out);
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(out, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+		} else {
+			fputc(c, out);
+		}
+	}
+	fputc('"', out);
+}

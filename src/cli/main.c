@@ -1,0 +1,71 @@
+/*
+ * main - the smexop command: dispatch to a subcommand
+ *
+ * `smexop help`, `smexop --version`, `smexop COMMAND --help`.  Each
+ * subcommand lives in its own cli_<name>.c and is listed once below.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "smexop_version.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "spf", cli_spf, "evaluate SPF (RFC 7208) for an IP, MAIL FROM and HELO" },
+	{ "dns", cli_dns_cmd, "look a name up through smexop's resolver (A, MX, TXT, TLSA ...)" },
+	{ "config", cli_config, "check a configuration file (config check FILE)" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: smexop COMMAND [OPTIONS] [ARGS]\n"
+		     "       smexop COMMAND --help\n"
+		     "       smexop --version\n\n"
+		     "commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "  %-12s %s\n", "help", "this text");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+			for (i = 0; i < NCOMMANDS; i++)
+				if (strcmp(argv[2], commands[i].name) == 0) {
+					char help[] = "--help";
+					char *av[] = { argv[2], help, NULL };
+					return commands[i].run(2, av);
+				}
+		}
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("smexop %s\n", SMEXOP_VERSION);
+		return CLI_EXIT_OK;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "smexop: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return CLI_EXIT_USAGE;
+}
