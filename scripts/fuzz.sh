@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds every libFuzzer target with clang (ASan + UBSan) and runs each for
+# SECONDS seconds on its seed corpus.  Prints one line per target and
+# exits non-zero when a target crashes, leaks or times out.
+#
+#   scripts/fuzz.sh [BUILD_DIR] [SECONDS]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-fuzz}
+seconds=${2:-60}
+
+if [ ! -f "$build/build.ninja" ]; then
+	CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dbuildtype=debugoptimized >/dev/null || exit 1
+fi
+ninja -C "$build" >/dev/null || { ninja -C "$build"; exit 1; }
+
+passed=0 failed=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for bin in "$build"/tests/fuzz/fuzz_*; do
+	[ -x "$bin" ] || continue
+	name=$(basename "$bin"); name=${name#fuzz_}
+	seeds=tests/fuzz/corpus/$name
+	corpus="$work/$name"
+	mkdir -p "$corpus"
+	[ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
+	dict=()
+	[ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
+	if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+		-max_len=65536 -artifact_prefix="$work/$name-" "${dict[@]}" "$corpus" \
+		>"$work/$name.log" 2>&1; then
+		echo "fuzz $name: ok ($(grep -c . "$work/$name.log") log lines, ${seconds}s)"
+		passed=$((passed + 1))
+	else
+		echo "fuzz $name: FAILED"
+		tail -40 "$work/$name.log"
+		mkdir -p "$build/fuzz-artifacts"
+		cp "$work/$name"-* "$build/fuzz-artifacts/" 2>/dev/null
+		failed=$((failed + 1))
+	fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
