@@ -30,9 +30,9 @@ struct cli_dns {
 };
 
 #define CLI_DNS_USAGE                                                                              \
-	"  --dns HOST:PORT       send every query to this DNS server\n"                           \
-	"  --dns-zone FILE       answer from this RFC 1035 master file, offline\n"                \
-	"  --dns-timeout MS      per-query timeout in milliseconds (default 5000)\n"              \
+	"  --dns HOST:PORT       send every query to this DNS server\n"                            \
+	"  --dns-zone FILE       answer from this RFC 1035 master file, offline\n"                 \
+	"  --dns-timeout MS      per-query timeout in milliseconds (default 5000)\n"               \
 	"  --trust-anchor FILE   DNSSEC trust anchor (default: the root key, unless --dns)\n"
 
 /*

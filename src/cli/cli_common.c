@@ -51,9 +51,10 @@ int cli_dns_option(struct cli_dns *d, int argc, char **argv, int *i)
 		d->opts.zone_file = val;
 	} else if (strcmp(opt, "--dns-timeout") == 0) {
 		if (str_to_u64(val, strlen(val), 1, 600000, &ms) < 0) {
-			fprintf(stderr, "smexop: --dns-timeout: not a number of milliseconds "
-					"(1-600000): %s\n",
-				val);
+			fprintf(stderr,
+			        "smexop: --dns-timeout: not a number of milliseconds "
+			        "(1-600000): %s\n",
+			        val);
 			return -1;
 		}
 		d->opts.timeout_ms = (unsigned)ms;

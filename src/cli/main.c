@@ -29,9 +29,9 @@ static void usage(FILE *out)
 	size_t i;
 
 	fprintf(out, "usage: smexop COMMAND [OPTIONS] [ARGS]\n"
-		     "       smexop COMMAND --help\n"
-		     "       smexop --version\n\n"
-		     "commands:\n");
+	             "       smexop COMMAND --help\n"
+	             "       smexop --version\n\n"
+	             "commands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "  %-12s %s\n", "help", "this text");

@@ -15,7 +15,7 @@
 
 #define ARENA_CHUNK_MIN 4096
 #define ARENA_CHUNK_MAX (1024 * 1024)
-#define ARENA_ALIGN	16
+#define ARENA_ALIGN     16
 
 struct chunk {
 	struct chunk *next;

@@ -30,7 +30,7 @@ char *arena_strdup(struct arena *a, const char *s) __attribute__((warn_unused_re
 char *arena_strndup(struct arena *a, const char *s, size_t n) __attribute__((warn_unused_result));
 void *arena_memdup(struct arena *a, const void *p, size_t n) __attribute__((warn_unused_result));
 char *arena_printf(struct arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), warn_unused_result));
+    __attribute__((format(printf, 2, 3), warn_unused_result));
 
 /* arena_cleanup - call fn(arg) when the arena is freed or reset; 0 or -1 */
 int arena_cleanup(struct arena *a, void (*fn)(void *), void *arg);

@@ -46,7 +46,7 @@ enum dns_type {
 };
 
 enum dns_status {
-	DNS_OK,	      /* at least one record of the asked type */
+	DNS_OK,       /* at least one record of the asked type */
 	DNS_NXDOMAIN, /* the name does not exist */
 	DNS_NODATA,   /* the name exists, no record of this type */
 	DNS_SERVFAIL, /* server failure, refused, or DNSSEC bogus */
@@ -57,13 +57,13 @@ enum dns_status {
 
 enum dns_sec {
 	DNS_SEC_INSECURE, /* no validation, or provably unsigned */
-	DNS_SEC_SECURE,	  /* validated by DNSSEC */
-	DNS_SEC_BOGUS,	  /* signed but failed validation */
+	DNS_SEC_SECURE,   /* validated by DNSSEC */
+	DNS_SEC_BOGUS,    /* signed but failed validation */
 };
 
 struct dns_txt {
-	size_t len;    /* length of data: the strings concatenated */
-	char *data;    /* NUL-terminated (may contain NUL bytes) */
+	size_t len; /* length of data: the strings concatenated */
+	char *data; /* NUL-terminated (may contain NUL bytes) */
 	size_t nstrings;
 	size_t *string_len; /* length of each character-string */
 };
@@ -108,14 +108,14 @@ typedef void (*dns_callback)(const struct dns_answer *answer, void *arg);
 struct dns_options {
 	const char *forward_host; /* NULL: recursive from the system resolvers */
 	unsigned forward_port;
-	const char *zone_file;	  /* non-NULL: in-memory zone backend only */
+	const char *zone_file;    /* non-NULL: in-memory zone backend only */
 	const char *trust_anchor; /* DNSSEC trust anchor file, or NULL */
-	unsigned timeout_ms;	  /* per lookup; 0 means DNS_DEFAULT_TIMEOUT_MS */
+	unsigned timeout_ms;      /* per lookup; 0 means DNS_DEFAULT_TIMEOUT_MS */
 };
 
 #define DNS_DEFAULT_TIMEOUT_MS 5000
-#define DNS_NAME_MAX	       253 /* presentation form, no trailing dot */
-#define DNS_LABEL_MAX	       63
+#define DNS_NAME_MAX           253 /* presentation form, no trailing dot */
+#define DNS_LABEL_MAX          63
 
 struct dns;
 struct dns_query;
@@ -134,8 +134,8 @@ struct dns *dns_free(struct dns *dns);
  * will be called back).  A name that cannot be queried is answered
  * DNS_BADNAME through the callback.
  */
-struct dns_query *dns_lookup(struct dns *dns, const char *name, enum dns_type type,
-			     dns_callback cb, void *arg);
+struct dns_query *dns_lookup(struct dns *dns, const char *name, enum dns_type type, dns_callback cb,
+                             void *arg);
 /* dns_cancel - the callback will not run */
 void dns_cancel(struct dns_query *q);
 
@@ -154,6 +154,6 @@ int dns_name_check(const char *name);
  * tests.  The answer is copied into arena.
  */
 struct dns_answer *dns_resolve_sync(struct dns *dns, struct event_base *base, struct arena *arena,
-				    const char *name, enum dns_type type);
+                                    const char *name, enum dns_type type);
 
 #endif

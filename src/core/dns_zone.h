@@ -32,13 +32,13 @@ struct dns_zone *dns_zone_free(struct dns_zone *z);
 int dns_zone_load_file(struct dns_zone *z, const char *path, struct sx_err *err);
 /* dns_zone_load_text - the same from memory; name is used in errors */
 int dns_zone_load_text(struct dns_zone *z, const char *name, const char *text, size_t len,
-		       const char *origin, struct sx_err *err);
+                       const char *origin, struct sx_err *err);
 
 /* dns_zone_add - add one record (owner without trailing dot); 0 or -1 */
 int dns_zone_add(struct dns_zone *z, const char *owner, const struct dns_rr *rr);
 /* dns_zone_add_txt - convenience: one TXT record of one or more strings */
 int dns_zone_add_txt(struct dns_zone *z, const char *owner, const char *const *strings,
-		     size_t nstrings);
+                     size_t nstrings);
 /* dns_zone_add_timeout - queries for owner (of type, or of any type when
  * type is 0) are never answered */
 int dns_zone_add_timeout(struct dns_zone *z, const char *owner, enum dns_type type);
@@ -48,6 +48,6 @@ int dns_zone_add_timeout(struct dns_zone *z, const char *owner, enum dns_type ty
  * from arena.  Returns 0, or -1 when the query must time out.
  */
 int dns_zone_answer(const struct dns_zone *z, struct arena *arena, const char *qname,
-		    enum dns_type qtype, struct dns_answer *ans);
+                    enum dns_type qtype, struct dns_answer *ans);
 
 #endif

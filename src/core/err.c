@@ -18,7 +18,7 @@ void sx_err_set(struct sx_err *err, const char *fmt, ...)
 }
 
 void sx_err_at(struct sx_err *err, const char *file, unsigned line, unsigned col, const char *fmt,
-	       ...)
+               ...)
 {
 	va_list ap;
 
@@ -35,8 +35,8 @@ void sx_err_at(struct sx_err *err, const char *file, unsigned line, unsigned col
 const char *sx_err_format(const struct sx_err *err, char *out, size_t outsize)
 {
 	if (err->file != NULL && err->line > 0)
-		snprintf(out, outsize, "%s:%u:%u: %s", err->file, err->line, err->col ? err->col : 1,
-			 err->msg);
+		snprintf(out, outsize, "%s:%u:%u: %s", err->file, err->line,
+		         err->col ? err->col : 1, err->msg);
 	else if (err->file != NULL)
 		snprintf(out, outsize, "%s: %s", err->file, err->msg);
 	else

@@ -72,7 +72,7 @@ bool net_addr_match(const struct net_addr *a, const struct net_addr *b, unsigned
 }
 
 const char *net_addr_reverse(const struct net_addr *a, const char *suffix, char *out,
-			     size_t outsize)
+                             size_t outsize)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
@@ -81,7 +81,7 @@ const char *net_addr_reverse(const struct net_addr *a, const char *suffix, char 
 	out[0] = '\0';
 	if (a->family == AF_INET) {
 		snprintf(out, outsize, "%u.%u.%u.%u%s%s", a->bytes[3], a->bytes[2], a->bytes[1],
-			 a->bytes[0], suffix ? "." : "", suffix ? suffix : "");
+		         a->bytes[0], suffix ? "." : "", suffix ? suffix : "");
 		return out;
 	}
 	for (i = 15; i >= 0 && o + 4 < outsize; i--) {
@@ -101,7 +101,7 @@ const char *net_addr_reverse(const struct net_addr *a, const char *suffix, char 
 }
 
 int net_hostport_parse(const char *s, unsigned default_port, char *host, size_t hostsize,
-		       unsigned *port)
+                       unsigned *port)
 {
 	const char *colon, *hend;
 	uint64_t p = default_port;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 struct net_addr {
-	int family;	   /* AF_INET or AF_INET6 */
+	int family;        /* AF_INET or AF_INET6 */
 	uint8_t bytes[16]; /* network order; IPv4 uses the first 4 */
 };
 
@@ -37,10 +37,10 @@ unsigned net_addr_bits(const struct net_addr *a);
  * (as DNSBL queries and the SPF %{i} macro need it, dotted nibbles).
  */
 const char *net_addr_reverse(const struct net_addr *a, const char *suffix, char *out,
-			     size_t outsize);
+                             size_t outsize);
 
 /* net_hostport_parse - "HOST:PORT", "[V6]:PORT" or "HOST" (default port) */
 int net_hostport_parse(const char *s, unsigned default_port, char *host, size_t hostsize,
-		       unsigned *port);
+                       unsigned *port);
 
 #endif

@@ -114,12 +114,9 @@ static void test_fail_after(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alignment_and_growth),
-		cmocka_unit_test(test_big_object),
-		cmocka_unit_test(test_cleanups_newest_first),
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_array_overflow),
-		cmocka_unit_test(test_fail_after),
+		cmocka_unit_test(test_alignment_and_growth),  cmocka_unit_test(test_big_object),
+		cmocka_unit_test(test_cleanups_newest_first), cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_array_overflow),        cmocka_unit_test(test_fail_after),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

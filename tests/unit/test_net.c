@@ -59,11 +59,12 @@ static void test_reverse(void **state)
 	(void)state;
 	net_addr_parse("192.0.2.1", &a);
 	assert_string_equal(net_addr_reverse(&a, "in-addr.arpa", out, sizeof(out)),
-			    "1.2.0.192.in-addr.arpa");
+	                    "1.2.0.192.in-addr.arpa");
 	assert_string_equal(net_addr_reverse(&a, NULL, out, sizeof(out)), "1.2.0.192");
 	net_addr_parse("2001:db8::cb01", &a);
-	assert_string_equal(net_addr_reverse(&a, "ip6.arpa", out, sizeof(out)),
-			    "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+	assert_string_equal(
+	    net_addr_reverse(&a, "ip6.arpa", out, sizeof(out)),
+	    "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
 }
 
 static void test_hostport(void **state)

@@ -51,9 +51,9 @@ static void test_numbers(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		v = 12345;
-		assert_int_equal(str_to_u64(cases[i].in, strlen(cases[i].in), cases[i].min,
-					    cases[i].max, &v),
-				 cases[i].ok);
+		assert_int_equal(
+		    str_to_u64(cases[i].in, strlen(cases[i].in), cases[i].min, cases[i].max, &v),
+		    cases[i].ok);
 		if (cases[i].ok == 0)
 			assert_true(v == cases[i].want);
 	}
