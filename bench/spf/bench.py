@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""bench - SPF evaluations per second: smexop next to libspf2 and pyspf.
+
+Generates the zones and the query set (gen.py), serves them with NSD on
+127.0.0.153:53, and runs the same queries through
+  - libspf2's spfquery in batch mode (-file), inside `unshare -m` with a
+    bind-mounted resolv.conf that points at NSD (the real one is untouched);
+  - pyspf (Debian python3-spf), in-process, with dnspython sent to NSD;
+  - smexop's bench_spf (the async SPF engine over libunbound), one
+    evaluation at a time and with many in flight.
+Every tool keeps a DNS cache across queries as a real receiver would
+(libspf2's cache layer, dnspython's Cache, libunbound's cache), and each
+starts cold.  Prints a table of evaluations/s, the ratios, and how often
+the three agree on the result of a query.
+
+Usage: bench.py --bench-spf PATH [--queries N] [--domains N] [--concurrency N]
+"""
+
+import argparse
+import collections
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
+
+import dns.resolver  # noqa: E402
+import spf  # noqa: E402
+
+import gen  # noqa: E402
+from nsd_server import NsdServer, zone_text  # noqa: E402
+
+NSD_IP = "127.0.0.153"
+NSD_PORT = 53
+
+
+def pyspf_use_server(ip, port):
+    """pyspf_use_server - pyspf's DNS through one cached dnspython Resolver."""
+    res = dns.resolver.Resolver(configure=False)
+    res.nameservers = [ip]
+    res.port = port
+    res.timeout = 2.0
+    res.lifetime = 2.0
+    res.cache = dns.resolver.Cache()
+
+    def lookup(name, qtype, tcpfallback=True, timeout=30):
+        out = []
+        try:
+            for rdata in res.resolve(name, qtype, search=False):
+                if qtype in ("A", "AAAA"):
+                    out.append(((name, qtype), rdata.address))
+                elif qtype == "MX":
+                    out.append(((name, qtype), (rdata.preference, rdata.exchange)))
+                elif qtype == "PTR":
+                    out.append(((name, qtype), rdata.target.to_text(True)))
+                elif qtype in ("TXT", "SPF"):
+                    out.append(((name, qtype), list(rdata.strings)))
+        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+            pass
+        except (dns.exception.Timeout, dns.resolver.NoNameservers) as e:
+            raise spf.TempError("DNS " + str(e))
+        return out
+
+    spf.DNSLookup = lookup
+
+
+def run_pyspf(queries, budget):
+    """run_pyspf - (evaluations/s, results); stops early after budget seconds."""
+    pyspf_use_server(NSD_IP, NSD_PORT)
+    results = []
+    t0 = time.perf_counter()
+    for ip, s, h in queries:
+        results.append(spf.query(i=ip, s=s, h=h, querytime=0).check()[0])
+        if time.perf_counter() - t0 > budget:
+            break
+    dt = time.perf_counter() - t0
+    return len(results) / dt, results
+
+
+def run_spfquery(qfile, n, tmp):
+    """run_spfquery - (evaluations/s, results) from one batch spfquery run."""
+    resolv = os.path.join(tmp, "resolv.conf")
+    with open(resolv, "w") as f:
+        f.write("nameserver %s\noptions timeout:2 attempts:1\n" % NSD_IP)
+    cmd = ["unshare", "-m", "sh", "-c",
+           "mount --bind %s /etc/resolv.conf && exec spfquery -file %s" % (resolv, qfile)]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    dt = time.perf_counter() - t0
+    # per query: an optional StartError..EndError block, then four lines:
+    # the result ("(invalid)" for a record that fails to compile), the
+    # explanation, the comment and the Received-SPF field
+    lines, skip = [], False
+    for line in p.stdout.splitlines():
+        if line == "StartError":
+            skip = True
+        elif line == "EndError":
+            skip = False
+        elif not skip:
+            lines.append(line)
+    results = ["permerror" if r == "(invalid)" else r for r in lines[0::4]]
+    if len(results) != n:
+        raise RuntimeError("spfquery gave %d results for %d queries (exit %d): %s"
+                           % (len(results), n, p.returncode, p.stderr[:300]))
+    return n / dt, results
+
+
+def run_smexop(exe, qfile, n, concurrency, tmp):
+    """run_smexop - (evaluations/s, results) from bench_spf."""
+    out = os.path.join(tmp, "smexop-%d.txt" % concurrency)
+    cmd = [exe, "--dns", "%s:%d" % (NSD_IP, NSD_PORT), "--concurrency", str(concurrency),
+           "--out", out, qfile]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    if p.returncode != 0:
+        raise RuntimeError("bench_spf exit %d: %s" % (p.returncode, (p.stderr or p.stdout)[:300]))
+    rate = None
+    for line in p.stdout.splitlines():
+        if line.startswith("evaluations/s "):
+            rate = float(line.split()[1])
+    with open(out) as f:
+        results = [line.strip() for line in f]
+    if rate is None or len(results) != n:
+        raise RuntimeError("bench_spf: %d results for %d queries: %s" % (len(results), n, p.stdout))
+    return rate, results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench-spf", help="path of the bench_spf program")
+    ap.add_argument("--queries", type=int, default=3000)
+    ap.add_argument("--domains", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--pyspf-budget", type=float, default=60.0)
+    args = ap.parse_args()
+
+    z, queries = gen.generate(ndomains=args.domains, nqueries=args.queries)
+    zones = {o: zone_text(o, recs, ns_ip=NSD_IP) for o, recs in z.items()}
+    n = len(queries)
+    tmp = tempfile.mkdtemp(prefix="smexop-bench-spf-")
+    qfile = os.path.join(tmp, "queries.txt")
+    with open(qfile, "w") as f:
+        for ip, s, h in queries:
+            f.write("%s %s %s\n" % (ip, s, h))
+
+    rows = []  # (name, evaluations/s, results)
+    print("%d sender domains, %d queries; NSD on %s:%d" % (args.domains, n, NSD_IP, NSD_PORT))
+    with NsdServer(zones, ip=NSD_IP, port=NSD_PORT):
+        try:
+            rows.append(("libspf2 spfquery (batch)",) + run_spfquery(qfile, n, tmp))
+        except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+            print("libspf2: not measured: %s" % e)
+        rows.append(("pyspf",) + run_pyspf(queries, args.pyspf_budget))
+        if args.bench_spf and os.access(args.bench_spf, os.X_OK):
+            for c in sorted({1, args.concurrency}):
+                try:
+                    rows.append(("smexop, %d in flight" % c,)
+                                + run_smexop(args.bench_spf, qfile, n, c, tmp))
+                except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+                    print("smexop -c %d: not measured: %s" % (c, e))
+        else:
+            print("smexop: bench_spf not built (%s)" % args.bench_spf)
+
+    print()
+    print("%-28s %12s %10s" % ("tool", "evals/s", "queries"))
+    for name, rate, res in rows:
+        print("%-28s %12.0f %10d" % (name, rate, len(res)))
+    rate = {name: r for name, r, _ in rows}
+    lib = next((r for nm, r in rate.items() if nm.startswith("libspf2")), None)
+    py = rate.get("pyspf")
+    for name, r in rate.items():
+        if name.startswith("smexop"):
+            parts = []
+            if lib:
+                parts.append("%.2fx libspf2" % (r / lib))
+            if py:
+                parts.append("%.1fx pyspf" % (r / py))
+            print("%-28s %s" % (name + ":", ", ".join(parts)))
+
+    # agreement, query by query, over what every tool evaluated
+    print()
+    dist = collections.Counter(rows[0][2]) if rows else {}
+    print("results (%s): %s" % (rows[0][0] if rows else "-",
+                                 ", ".join("%s %d" % kv for kv in sorted(dist.items()))))
+    m = min(len(res) for _, _, res in rows) if rows else 0
+    agree, shown = 0, 0
+    for i in range(m):
+        got = [res[i] for _, _, res in rows]
+        if len(set(got)) == 1:
+            agree += 1
+        elif shown < 10:
+            shown += 1
+            print("disagree: %s %s %s -> %s" % (queries[i] + (
+                ", ".join("%s=%s" % (nm.split()[0], g) for (nm, _, _), g in zip(rows, got)),)))
+    if m:
+        print("agreement: %d/%d queries (%.2f%%)" % (agree, m, 100.0 * agree / m))
+    for f in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, f))
+    os.rmdir(tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
