@@ -19,6 +19,7 @@ Usage: bench.py --bench-spf PATH [--queries N] [--domains N] [--concurrency N]
 import argparse
 import collections
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -129,6 +130,8 @@ def run_smexop(exe, qfile, n, concurrency, tmp):
 
 
 def main():
+    # a TERM (meson timeout, run.sh trap) unwinds the with-block, which stops NSD
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench-spf", help="path of the bench_spf program")
     ap.add_argument("--queries", type=int, default=3000)
