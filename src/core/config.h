@@ -1,0 +1,249 @@
+/*
+ * config - smexop's configuration: one YAML file, one schema table
+ *
+ * SUMMARY
+ *	struct smexop_config *cfg = config_load(path, &diag);
+ *	if (cfg == NULL) for each diag.errors[i]: print config_error_format(...)
+ *	... cfg->dns.timeout_ms ...
+ *	cfg = config_free(cfg);
+ *
+ * DESCRIPTION
+ *	Every setting is described once, in a schema table (config_schema.c):
+ *	name, type, default, min, max, offset into a C struct and a doc line.
+ *	The same table drives the YAML parser, the `config check` messages,
+ *	the YAML and JSON dumps and the Markdown reference (docs/config.md).
+ *
+ *	The defaults alone make a complete configuration: config_load(NULL)
+ *	gives one, and a file overrides only what it says.  Lists (and lists
+ *	of objects) given in the file replace the default list as a whole.
+ *
+ *	Adding a section means: one struct below, one member in struct
+ *	smexop_config, one table in config_schema.c and one line in the root
+ *	table there.  Nothing else.
+ *
+ *	Value storage, by type (the struct member must have this C type):
+ *	  bool                 bool
+ *	  int, size, duration  uint64_t (sizes in bytes, durations in ms)
+ *	  string, path         const char *  (NULL when optional and unset)
+ *	  enum                 int, the index in the entry's word list
+ *	  ip                   const char *  (validated IPv4/IPv6 literal)
+ *	  hostport             struct config_hostport
+ *	  list                 CONFIG_LIST(T) with T the item's C type
+ *	  section              the section's struct
+ *	  objlist              CONFIG_LIST(struct of the child schema)
+ *
+ *	Ownership: the configuration and every string in it live in one
+ *	arena, released by config_free().  A loaded configuration is
+ *	read-only and can be shared by every worker of one generation.
+ *
+ * LIMITS
+ *	Files larger than CONFIG_MAX_FILE are refused, at most
+ *	CONFIG_MAX_NODES YAML nodes and CONFIG_MAX_DEPTH levels of nesting
+ *	are read, and at most CONFIG_MAX_ERRORS errors are kept.
+ *
+ * DIAGNOSTICS
+ *	Errors are kept in a struct config_diag, every one with a 1-based
+ *	line and column of the offending key or value, and formatted as
+ *	`file:line:col: message`.  YAML syntax errors come from libfyaml's
+ *	diagnostics (collected, never printed by the library).
+ */
+#ifndef SMEXOP_CORE_CONFIG_H
+#define SMEXOP_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_FILE   (1024 * 1024)
+#define CONFIG_MAX_NODES  100000
+#define CONFIG_MAX_DEPTH  64
+#define CONFIG_MAX_ERRORS 50
+#define CONFIG_MAX_STRING 4096 /* string length when an entry sets no max */
+#define CONFIG_MAX_ITEMS  1024 /* list length when an entry sets no max */
+
+/* ---- value types ---------------------------------------------------- */
+
+struct config_hostport {
+	const char *host;
+	unsigned port;
+};
+
+/* A list stored in a struct: v[0..n) */
+#define CONFIG_LIST(T)                                                                             \
+	struct {                                                                                   \
+		T *v;                                                                              \
+		size_t n;                                                                          \
+	}
+
+/* ---- the sections --------------------------------------------------- */
+
+struct config_server {
+	const char *hostname;
+	const char *authserv_id;
+};
+
+struct config_log {
+	int level;  /* enum log_level */
+	int target; /* enum log_target */
+};
+
+struct config_dns {
+	CONFIG_LIST(struct config_hostport) servers;
+	const char *zone_file;
+	uint64_t timeout_ms;
+	bool dnssec;
+	const char *trust_anchor;
+};
+
+struct config_spf {
+	uint64_t max_dns_terms;
+	uint64_t max_void_lookups;
+	uint64_t max_mx_names;
+	uint64_t max_ptr_names;
+	uint64_t max_queries;
+	uint64_t timeout_ms;
+	const char *receiver;
+};
+
+struct config_limits {
+	uint64_t line_length;
+	uint64_t header_size;
+	uint64_t mime_depth;
+	uint64_t mime_parts;
+};
+
+enum config_tls { CONFIG_TLS_NONE, CONFIG_TLS_STARTTLS, CONFIG_TLS_IMPLICIT };
+
+struct config_listener {
+	const char *address;
+	uint64_t port;
+	int tls; /* enum config_tls */
+	bool proxy_protocol;
+};
+
+struct arena;
+
+struct smexop_config {
+	struct config_server server;
+	struct config_log log;
+	struct config_dns dns;
+	struct config_spf spf;
+	struct config_limits limits;
+	CONFIG_LIST(struct config_listener) listeners;
+
+	struct arena *arena; /* owns everything above */
+};
+
+/* ---- the schema ----------------------------------------------------- */
+
+enum config_type {
+	CONFIG_BOOL,
+	CONFIG_INT,
+	CONFIG_SIZE,     /* "10M", "64k", "1024" (binary multiples) */
+	CONFIG_DURATION, /* "500ms", "30s", "5m", "2h", "7d", "1h30m", "30" (seconds) */
+	CONFIG_STRING,
+	CONFIG_PATH,
+	CONFIG_ENUM,
+	CONFIG_IP,
+	CONFIG_HOSTPORT,
+	CONFIG_LIST,    /* list of .item values */
+	CONFIG_SECTION, /* map with its own schema (.child) */
+	CONFIG_OBJLIST, /* list of maps sharing .child */
+};
+
+struct config_schema;
+
+struct config_entry {
+	const char *name;
+	enum config_type type;
+	size_t offset; /* into the struct of the schema the entry belongs to */
+	/*
+	 * The default, written as it would be in the file: "5s", "true",
+	 * "info"; for lists a YAML flow sequence ("[]", "[{}]").  NULL means
+	 * none: the value is optional (null) and a section's finish hook
+	 * may compute it; def_doc then says what the hook does.
+	 */
+	const char *def;
+	const char *def_doc;
+	/*
+	 * int, size, duration: the range (max 0 = no limit); string, path:
+	 * the length (max 0 = CONFIG_MAX_STRING); list, objlist: the number
+	 * of items (max 0 = CONFIG_MAX_ITEMS).
+	 */
+	uint64_t min, max;
+	const char *const *words;          /* enum: NULL-terminated, order = C enum */
+	unsigned port;                     /* hostport: default port, 0 = required */
+	const struct config_entry *item;   /* list: the items' type and limits */
+	const struct config_schema *child; /* section, objlist */
+	const char *doc;                   /* one line for the reference */
+};
+
+struct config_schema {
+	const char *name;
+	const char *doc;
+	size_t size; /* sizeof the struct (objlist items) */
+	const struct config_entry *entries;
+	size_t nentries;
+	/* finish - compute derived defaults once the file is applied; the
+	 * section is at `section` inside cfg.  0 or -1 with a message. */
+	int (*finish)(struct smexop_config *cfg, void *section, char *msg, size_t msgsize);
+};
+
+/* the root: one CONFIG_SECTION entry per top-level key */
+extern const struct config_schema config_schema_root;
+
+/* ---- loading -------------------------------------------------------- */
+
+struct config_error {
+	unsigned line; /* 1-based; 0 when the error is about the whole file */
+	unsigned col;
+	char msg[320];
+};
+
+struct config_diag {
+	const char *file; /* as given to config_load, not owned */
+	size_t n;
+	bool truncated; /* more than CONFIG_MAX_ERRORS errors were found */
+	struct config_error errors[CONFIG_MAX_ERRORS];
+};
+
+/*
+ * config_load - read path (NULL: the embedded defaults only); returns
+ * NULL with diag filled when the file has any error.  diag may be NULL.
+ */
+struct smexop_config *config_load(const char *path, struct config_diag *diag);
+/* config_load_mem - the same from memory; name is used in messages */
+struct smexop_config *config_load_mem(const char *name, const char *data, size_t len,
+                                      struct config_diag *diag);
+/* config_free - release cfg and its arena; returns NULL */
+struct smexop_config *config_free(struct smexop_config *cfg);
+
+/* config_error_format - "file:line:col: message" for diag->errors[i] */
+const char *config_error_format(const struct config_diag *diag, size_t i, char *out,
+                                size_t outsize);
+
+/* ---- value syntax (shared by the loader, the dumps and the tests) --- */
+
+/* config_parse_size - "10M", "64k", "100KiB", "1024" into bytes; 0 or -1 */
+int config_parse_size(const char *s, size_t n, uint64_t *out);
+/* config_parse_duration - "500ms", "30s", "1h30m", "30" into ms; 0 or -1 */
+int config_parse_duration(const char *s, size_t n, uint64_t *out);
+/* config_format_size - the shortest exact form: 102400 -> "100k" */
+const char *config_format_size(uint64_t bytes, char *out, size_t outsize);
+/* config_format_duration - the shortest exact form: 5000 -> "5s" */
+const char *config_format_duration(uint64_t ms, char *out, size_t outsize);
+/* config_type_name - "duration", "list of host:port", ... for docs */
+const char *config_type_name(const struct config_entry *e, char *out, size_t outsize);
+
+/* ---- output (config_out.c) ------------------------------------------ */
+
+/* config_dump_yaml - the effective configuration as YAML that loads back */
+int config_dump_yaml(const struct smexop_config *cfg, FILE *out);
+/* config_dump_json - the same as one JSON object (sizes in bytes,
+ * durations in milliseconds) followed by a newline */
+int config_dump_json(const struct smexop_config *cfg, FILE *out);
+/* config_docs - the Markdown reference generated from the schema */
+int config_docs(FILE *out);
+
+#endif

@@ -1,0 +1,361 @@
+/*
+ * config_schema - the tables: every setting smexop reads, with its
+ * default, range and doc line (see config.h)
+ *
+ * One table per section, one line per setting.  The loader, `config
+ * check`, the dumps and docs/config.md all come from here, so a setting
+ * documented anywhere else is a bug.  Defaults follow what an experienced
+ * mail admin expects and what the RFCs ask for; the reasons are in the
+ * doc lines so that they reach the reference.
+ */
+#include <netdb.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/config.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- server --------------------------------------------------------- */
+
+/* config_schema_fqdn - gethostname(), made fully qualified through the
+ * resolver's canonical name when it has no dot; computed once */
+static const char *config_schema_fqdn(void)
+{
+	static char name[256];
+	static int done;
+	struct addrinfo hints, *res = NULL;
+
+	if (done)
+		return name;
+	done = 1;
+	if (gethostname(name, sizeof(name) - 1) < 0 || name[0] == '\0')
+		snprintf(name, sizeof(name), "localhost");
+	name[sizeof(name) - 1] = '\0';
+	if (strchr(name, '.') != NULL)
+		return name;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_CANONNAME;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(name, NULL, &hints, &res) == 0 && res != NULL &&
+	    res->ai_canonname != NULL && strchr(res->ai_canonname, '.') != NULL &&
+	    strlen(res->ai_canonname) < sizeof(name))
+		snprintf(name, sizeof(name), "%s", res->ai_canonname);
+	if (res != NULL)
+		freeaddrinfo(res);
+	return name;
+}
+
+static int server_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_server *s = section;
+
+	(void)cfg;
+	(void)msg;
+	(void)msgsize;
+	if (s->hostname == NULL)
+		s->hostname = config_schema_fqdn();
+	if (s->authserv_id == NULL)
+		s->authserv_id = s->hostname;
+	return 0;
+}
+
+static const struct config_entry server_entries[] = {
+	{ .name = "hostname",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_server, hostname),
+	  .def_doc = "the machine's FQDN (gethostname)",
+	  .min = 1,
+	  .max = 253,
+	  .doc = "The name this gateway gives in its SMTP greeting, HELO and Received fields; "
+	         "use the name your MX record points to." },
+	{ .name = "authserv_id",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_server, authserv_id),
+	  .def_doc = "server.hostname",
+	  .min = 1,
+	  .max = 253,
+	  .doc = "The authserv-id of the Authentication-Results fields we write (RFC 8601); "
+	         "incoming fields that claim it are removed first." },
+};
+
+static const struct config_schema server_schema = {
+	.name = "server",
+	.doc = "Who this gateway is.",
+	.size = sizeof(struct config_server),
+	.entries = server_entries,
+	.nentries = N(server_entries),
+	.finish = server_finish,
+};
+
+/* ---- log ------------------------------------------------------------ */
+
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const log_targets[] = { "stderr", "syslog", NULL };
+
+static const struct config_entry log_entries[] = {
+	{ .name = "level",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_log, level),
+	  .def = "info",
+	  .words = log_levels,
+	  .doc = "The least severe events that are logged." },
+	{ .name = "target",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_log, target),
+	  .def = "stderr",
+	  .words = log_targets,
+	  .doc = "Where log lines go: standard error, or syslog with the mail facility." },
+};
+
+static const struct config_schema log_schema = {
+	.name = "log",
+	.doc = "Logging: one key=value line per event.",
+	.size = sizeof(struct config_log),
+	.entries = log_entries,
+	.nentries = N(log_entries),
+};
+
+/* ---- dns ------------------------------------------------------------ */
+
+static const struct config_entry dns_server_item = {
+	.name = "server",
+	.type = CONFIG_HOSTPORT,
+	.port = 53,
+};
+
+static const struct config_entry dns_entries[] = {
+	{ .name = "servers",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_dns, servers),
+	  .def = "[]",
+	  .max = 16,
+	  .item = &dns_server_item,
+	  .doc = "Forward every query to these servers (HOST or HOST:PORT, port 53 by default); "
+	         "empty: resolve from the root ourselves." },
+	{ .name = "zone_file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_dns, zone_file),
+	  .def_doc = "none",
+	  .doc = "Answer every query from this RFC 1035 master file instead of the network "
+	         "(offline use, demos and tests)." },
+	{ .name = "timeout",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_dns, timeout_ms),
+	  .def = "5s",
+	  .min = 100,
+	  .max = 60 * 1000,
+	  .doc = "How long one DNS query may take before it counts as a timeout." },
+	{ .name = "dnssec",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_dns, dnssec),
+	  .def = "true",
+	  .doc = "Validate answers with DNSSEC (needed for DANE; a bogus answer is a SERVFAIL)." },
+	{ .name = "trust_anchor",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_dns, trust_anchor),
+	  .def = "/usr/share/dns/root.key",
+	  .min = 1,
+	  .doc = "The DNSSEC root trust anchor file (Debian package dns-root-data)." },
+};
+
+static const struct config_schema dns_schema = {
+	.name = "dns",
+	.doc = "The resolver every engine shares (libunbound).",
+	.size = sizeof(struct config_dns),
+	.entries = dns_entries,
+	.nentries = N(dns_entries),
+};
+
+/* ---- spf ------------------------------------------------------------ */
+
+static int spf_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_spf *s = section;
+
+	(void)msg;
+	(void)msgsize;
+	if (s->receiver == NULL)
+		s->receiver = cfg->server.hostname;
+	return 0;
+}
+
+static const struct config_entry spf_entries[] = {
+	{ .name = "max_dns_terms",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_spf, max_dns_terms),
+	  .def = "10",
+	  .min = 1,
+	  .max = 50,
+	  .doc = "Terms that cause DNS lookups (include, a, mx, ptr, exists, redirect) before "
+	         "permerror; RFC 7208 4.6.4 says 10." },
+	{ .name = "max_void_lookups",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_spf, max_void_lookups),
+	  .def = "2",
+	  .min = 0,
+	  .max = 20,
+	  .doc = "Lookups that may return no answer (NXDOMAIN or NODATA) before permerror; "
+	         "RFC 7208 4.6.4 says 2." },
+	{ .name = "max_mx_names",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_spf, max_mx_names),
+	  .def = "10",
+	  .min = 1,
+	  .max = 100,
+	  .doc = "MX names looked up for one mx mechanism; RFC 7208 4.6.4 says 10." },
+	{ .name = "max_ptr_names",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_spf, max_ptr_names),
+	  .def = "10",
+	  .min = 1,
+	  .max = 100,
+	  .doc =
+	      "PTR names validated for one ptr mechanism or %{p} macro; RFC 7208 4.6.4 says 10." },
+	{ .name = "max_queries",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_spf, max_queries),
+	  .def = "50",
+	  .min = 10,
+	  .max = 500,
+	  .doc = "Hard cap on DNS queries for one evaluation, whatever the records say "
+	         "(temperror beyond it)." },
+	{ .name = "timeout",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_spf, timeout_ms),
+	  .def = "20s",
+	  .min = 1000,
+	  .max = 5 * 60 * 1000,
+	  .doc = "Time for a whole evaluation before temperror; RFC 7208 4.6.4 asks for at "
+	         "least 20 seconds." },
+	{ .name = "receiver",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_spf, receiver),
+	  .def_doc = "server.hostname",
+	  .min = 1,
+	  .max = 253,
+	  .doc = "The domain name of the receiving host, expanded for the %{r} macro." },
+};
+
+static const struct config_schema spf_schema = {
+	.name = "spf",
+	.doc = "Sender Policy Framework evaluation (RFC 7208) and its processing limits.",
+	.size = sizeof(struct config_spf),
+	.entries = spf_entries,
+	.nentries = N(spf_entries),
+	.finish = spf_finish,
+};
+
+/* ---- limits --------------------------------------------------------- */
+
+static const struct config_entry limits_entries[] = {
+	{ .name = "line_length",
+	  .type = CONFIG_SIZE,
+	  .offset = offsetof(struct config_limits, line_length),
+	  .def = "2048",
+	  .min = 1000,
+	  .max = 1024 * 1024,
+	  .doc = "Longest SMTP command or message line accepted, with CRLF (RFC 5321 asks for "
+	         "at least 1000)." },
+	{ .name = "header_size",
+	  .type = CONFIG_SIZE,
+	  .offset = offsetof(struct config_limits, header_size),
+	  .def = "100k",
+	  .min = 1024,
+	  .max = 16 * 1024 * 1024,
+	  .doc = "Largest message header section; longer headers are refused (Postfix "
+	         "header_size_limit)." },
+	{ .name = "mime_depth",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_limits, mime_depth),
+	  .def = "64",
+	  .min = 1,
+	  .max = 1000,
+	  .doc = "Deepest nesting of MIME multiparts and attached messages that is parsed." },
+	{ .name = "mime_parts",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_limits, mime_parts),
+	  .def = "10000",
+	  .min = 1,
+	  .max = 1000000,
+	  .doc = "Most MIME parts parsed in one message." },
+};
+
+static const struct config_schema limits_schema = {
+	.name = "limits",
+	.doc = "Caps on what a peer can make us read and parse.",
+	.size = sizeof(struct config_limits),
+	.entries = limits_entries,
+	.nentries = N(limits_entries),
+};
+
+/* ---- listeners ------------------------------------------------------ */
+
+static const char *const listener_tls[] = { "none", "starttls", "implicit", NULL };
+
+static const struct config_entry listener_entries[] = {
+	{ .name = "address",
+	  .type = CONFIG_IP,
+	  .offset = offsetof(struct config_listener, address),
+	  .def = "0.0.0.0",
+	  .doc = "The local IP address to listen on (0.0.0.0 or :: for all)." },
+	{ .name = "port",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_listener, port),
+	  .def = "25",
+	  .min = 1,
+	  .max = 65535,
+	  .doc = "The TCP port (25 for MX, 587 for submission, 465 for implicit TLS)." },
+	{ .name = "tls",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_listener, tls),
+	  .def = "starttls",
+	  .words = listener_tls,
+	  .doc = "none, STARTTLS offered (RFC 3207), or TLS from the first byte (RFC 8314)." },
+	{ .name = "proxy_protocol",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_listener, proxy_protocol),
+	  .def = "false",
+	  .doc = "Expect a HAProxy PROXY protocol header (v1 or v2) from a load balancer first." },
+};
+
+static const struct config_schema listener_schema = {
+	.name = "listener",
+	.doc = "One SMTP listening socket.",
+	.size = sizeof(struct config_listener),
+	.entries = listener_entries,
+	.nentries = N(listener_entries),
+};
+
+/* ---- the root ------------------------------------------------------- */
+
+#define SECTION(member, schema)                                                                    \
+	{                                                                                          \
+		.name = #member, .type = CONFIG_SECTION,                                           \
+		.offset = offsetof(struct smexop_config, member), .child = &(schema), .doc = NULL  \
+	}
+
+static const struct config_entry root_entries[] = {
+	SECTION(server, server_schema),
+	SECTION(log, log_schema),
+	SECTION(dns, dns_schema),
+	SECTION(spf, spf_schema),
+	SECTION(limits, limits_schema),
+	{ .name = "listeners",
+	  .type = CONFIG_OBJLIST,
+	  .offset = offsetof(struct smexop_config, listeners),
+	  .def = "[{}]",
+	  .max = 64,
+	  .child = &listener_schema,
+	  .doc = "The SMTP listening sockets; by default one on port 25 with STARTTLS." },
+};
+
+const struct config_schema config_schema_root = {
+	.name = "",
+	.doc = "smexop configuration",
+	.size = sizeof(struct smexop_config),
+	.entries = root_entries,
+	.nentries = N(root_entries),
+};
