@@ -70,13 +70,18 @@ struct dns_txt {
 
 struct dns_mx {
 	uint16_t preference;
-	char *host; /* without the trailing dot, lower-case */
+	char *host; /* without the trailing dot, lower-case; "" is the root (null MX) */
 };
 
 struct dns_tlsa {
 	uint8_t usage, selector, mtype;
 	size_t len;
 	uint8_t *data;
+};
+
+struct dns_soa {
+	char *mname, *rname; /* no trailing dot, lower-case */
+	uint32_t serial, refresh, retry, expire, minimum;
 };
 
 struct dns_rr {
@@ -89,6 +94,7 @@ struct dns_rr {
 		struct dns_mx mx;
 		struct dns_txt txt;
 		struct dns_tlsa tlsa;
+		struct dns_soa soa;
 	} u;
 };
 
@@ -142,7 +148,10 @@ void dns_cancel(struct dns_query *q);
 /* dns_answer_dup - deep copy into an arena; NULL on allocation failure */
 struct dns_answer *dns_answer_dup(struct arena *a, const struct dns_answer *ans);
 
+/* dns_type_name - "A", "MX", ...; NULL for a type this layer does not know */
 const char *dns_type_name(enum dns_type type);
+/* dns_type_parse - the type named name[0..len) (any case), or 0 */
+int dns_type_parse(const char *name, size_t len);
 const char *dns_status_name(enum dns_status status);
 const char *dns_sec_name(enum dns_sec sec);
 /* dns_name_check - 0 when name is a queryable domain name (labels 1..63,
