@@ -55,5 +55,6 @@ void cli_json_string(FILE *out, const char *s);
 int cli_spf(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_dns_cmd(int argc, char **argv);
+int cli_dkim(int argc, char **argv);
 
 #endif

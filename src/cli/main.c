@@ -19,6 +19,7 @@ struct command {
 static const struct command commands[] = {
 	{ "spf", cli_spf, "evaluate SPF (RFC 7208) for an IP, MAIL FROM and HELO" },
 	{ "dns", cli_dns_cmd, "look a name up through smexop's resolver (A, MX, TXT, TLSA ...)" },
+	{ "dkim", cli_dkim, "verify, sign DKIM (RFC 6376, RFC 8463); make keys (dkim keygen)" },
 	{ "config", cli_config, "check a configuration file (config check FILE)" },
 };
 
