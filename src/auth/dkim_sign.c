@@ -273,6 +273,32 @@ static void puts_(struct folder *f, const char *s, bool space)
 	put(f, s, strlen(s), space);
 }
 
+/* identity_ok - i= has an '@' and its domain is d= or below it (RFC 6376 3.5) */
+static bool identity_ok(const char *i, const char *d)
+{
+	const char *at = strrchr(i, '@');
+	size_t il, dl = strlen(d);
+
+	if (at == NULL)
+		return false;
+	at++;
+	il = strlen(at);
+	if (il == dl)
+		return str_casecmp(at, d) == 0;
+	return il > dl && at[il - dl - 1] == '.' && str_casecmp(at + il - dl, d) == 0;
+}
+
+/* name_ok - a header field name: printable ASCII without ':' (RFC 5322 2.2) */
+static bool name_ok(const char *n)
+{
+	if (*n == '\0')
+		return false;
+	for (; *n != '\0'; n++)
+		if ((unsigned char)*n < 33 || (unsigned char)*n > 126 || *n == ':')
+			return false;
+	return true;
+}
+
 /* in_list - name is in the NULL-terminated list (case-insensitive) */
 static bool in_list(const char *const *list, const char *name)
 {
@@ -292,8 +318,11 @@ static char **build_h(struct arena *a, const struct raw_message *msg,
 	char **h;
 
 	/* From first, always; then the list without duplicates */
-	for (i = 0; headers[i] != NULL; i++)
+	for (i = 0; headers[i] != NULL; i++) {
+		if (!name_ok(headers[i]))
+			return NULL;
 		cap += raw_count(msg, headers[i], strlen(headers[i])) + 1;
+	}
 	cap += raw_count(msg, "from", 4) + 1;
 	if (cap > DKIM_SIG_MAX_H)
 		return NULL;
@@ -364,6 +393,11 @@ static int one_signature(struct arena *a, const struct raw_message *msg,
 	size_t i, sig_len, vlen;
 	int rc = -1;
 
+	if (o->identity != NULL && !identity_ok(o->identity, s->domain)) {
+		sx_err_set(err, "identity %s is not within the signing domain %s", o->identity,
+		           s->domain);
+		return -1;
+	}
 	buf_init(&b, SIG_FIELD_CAP);
 	f.b = &b;
 	f.col = 0;
@@ -500,7 +534,7 @@ int dkim_sign(struct arena *a, const struct raw_message *msg, const struct dkim_
 	}
 	h = build_h(a, msg, opts, &nh);
 	if (h == NULL) {
-		sx_err_set(err, "too many header fields to sign");
+		sx_err_set(err, "bad header list: a name is not a field name, or too many fields");
 		return -1;
 	}
 	bhs = dkim_body_hashes_new(a);

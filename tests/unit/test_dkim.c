@@ -658,6 +658,20 @@ static void test_signer_errors(void **state)
 	assert_int_equal(raw_message_parse(&m, a, "To: x\r\n\r\n", 9, NULL, NULL), 0);
 	buf_init(&out, 10000);
 	assert_int_equal(dkim_sign(a, &m, &rsa, 1, NULL, &out, &err), -1);
+	assert_int_equal(raw_message_parse(&m, a, "From: x\r\n\r\n", 11, NULL, NULL), 0);
+	{
+		struct dkim_sign_options o;
+		const char *bad[] = { "to", "sub ject", NULL };
+
+		dkim_sign_options_init(&o);
+		o.identity = "joe@example.org"; /* not within d= */
+		assert_int_equal(dkim_sign(a, &m, &rsa, 1, &o, &out, &err), -1);
+		assert_non_null(strstr(err.msg, "not within"));
+		o.identity = NULL;
+		o.headers = bad;
+		assert_int_equal(dkim_sign(a, &m, &rsa, 1, &o, &out, &err), -1);
+		assert_int_equal(out.len, 0);
+	}
 	buf_free(&out);
 	arena_free(a);
 }
