@@ -508,7 +508,8 @@ struct zone_parser {
 	const char *p, *end, *line_start;
 	unsigned line;
 	struct sx_err *err;
-	struct zone_tok *tok; /* ZONE_MAX_FIELDS */
+	struct zone_tok *tok; /* grows up to ZONE_MAX_FIELDS */
+	size_t tok_cap;
 	size_t ntok;
 	bool owner_present; /* the record's first token is its owner */
 	uint8_t origin[DNS_WIRE_NAME_MAX];
@@ -612,6 +613,15 @@ static int zone_read_record(struct zone_parser *zp)
 		if (zp->ntok >= ZONE_MAX_FIELDS)
 			return zone_error_at(zp, zp->line, zone_col(zp, zp->p),
 			                     "too many fields in one record", NULL);
+		if (zp->ntok == zp->tok_cap) {
+			size_t cap = zp->tok_cap ? zp->tok_cap * 2 : 16;
+			struct zone_tok *nt = reallocarray(zp->tok, cap, sizeof(*nt));
+			if (nt == NULL)
+				return zone_error_at(zp, zp->line, zone_col(zp, zp->p),
+				                     "out of memory", NULL);
+			zp->tok = nt;
+			zp->tok_cap = cap;
+		}
 		struct zone_tok *t = &zp->tok[zp->ntok];
 		t->line = zp->line;
 		t->col = zone_col(zp, zp->p);
@@ -1150,11 +1160,6 @@ int dns_zone_load_text(struct dns_zone *z, const char *name, const char *text, s
 			sx_err_at(err, zp.file, 0, 0, "bad origin '%s': %s", origin, why);
 			return -1;
 		}
-	}
-	zp.tok = calloc(ZONE_MAX_FIELDS, sizeof(*zp.tok));
-	if (zp.tok == NULL) {
-		sx_err_at(err, zp.file, 0, 0, "out of memory");
-		return -1;
 	}
 	while ((r = zone_read_record(&zp)) > 0)
 		if (zone_record(&zp) < 0) {

@@ -9,12 +9,18 @@
  * SOA, PTR, MX, TXT, SPF and TLSA.  Errors are `file:line:col: message`.
  *
  * Lookups are case-insensitive and follow CNAME chains inside the zone
- * (at most 8 links).  A name that exists with other types, or that has
- * names below it (an empty non-terminal), answers NODATA; anything else
- * is NXDOMAIN.  "*.label" owners are RFC 4592 wildcards.
+ * (at most 8 links; a loop or a longer chain is SERVFAIL).  A name that
+ * exists with other types, or that has names below it (an empty
+ * non-terminal), answers NODATA; anything else is NXDOMAIN.  The zone has
+ * no apex: every ancestor of an owner name down to two labels exists
+ * (with "a.b.example.com" loaded, "example.com" is NODATA, "com" is
+ * NXDOMAIN).  "*.label" owners are RFC 4592 wildcards.  $INCLUDE is
+ * refused; the first error stops a load (records before it stay).
  *
  * Tests may mark a name (and optionally one type) as timing out, to play
- * a server that never answers: dns_zone_add_timeout().
+ * a server that never answers: dns_zone_add_timeout().  The zone backend
+ * answers such a query DNS_TIMEOUT at once instead of waiting for the
+ * lookup deadline (simulated time, so test suites run fast).
  */
 #ifndef SMEXOP_CORE_DNS_ZONE_H
 #define SMEXOP_CORE_DNS_ZONE_H

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -316,6 +317,47 @@ static void test_load_nul_and_file(void **state)
 	dns_zone_free(z);
 }
 
+/* load_fail - load text, return the formatted error */
+static void load_fail(const char *text, size_t len, char *msg, size_t msgsize)
+{
+	struct dns_zone *z = dns_zone_new();
+	struct sx_err err = { 0 };
+
+	assert_int_equal(dns_zone_load_text(z, "t.zone", text, len, NULL, &err), -1);
+	sx_err_format(&err, msg, msgsize);
+	dns_zone_free(z);
+}
+
+static void test_load_limits(void **state)
+{
+	char *text = malloc(100000);
+	char msg[700];
+	size_t n, i;
+
+	(void)state;
+	assert_non_null(text);
+	/* 4096 fields in one record at most */
+	n = (size_t)snprintf(text, 100000, "example.com. TXT");
+	for (i = 0; i < 4100; i++)
+		n += (size_t)snprintf(text + n, 100000 - n, " a");
+	load_fail(text, n, msg, sizeof(msg));
+	assert_string_equal(msg, "t.zone:1:8206: too many fields in one record");
+	/* 65536 bytes in one line at most */
+	n = (size_t)snprintf(text, 100000, "example.com. TXT");
+	for (i = 0; i < 700; i++)
+		n += (size_t)snprintf(text + n, 100000 - n, " \"%0100d\"", 0);
+	load_fail(text, n, msg, sizeof(msg));
+	assert_string_equal(msg, "t.zone:1:65537: line longer than 65536 bytes");
+	/* 65535 bytes of rdata at most */
+	n = (size_t)snprintf(text, 100000, "example.com. TXT (");
+	for (i = 0; i < 300; i++)
+		n += (size_t)snprintf(text + n, 100000 - n, "\n \"%0250d\"", 0);
+	n += (size_t)snprintf(text + n, 100000 - n, " )\n");
+	load_fail(text, n, msg, sizeof(msg));
+	assert_string_equal(msg, "t.zone:263:2: record longer than 65535 bytes");
+	free(text);
+}
+
 static const char zone_answers[] =
     "$ORIGIN example.com.\n"
     "www A 192.0.2.1\n"
@@ -482,8 +524,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_features),     cmocka_unit_test(test_load_ttl_rules),
 		cmocka_unit_test(test_load_origin_arg),   cmocka_unit_test(test_load_errors),
-		cmocka_unit_test(test_load_nul_and_file), cmocka_unit_test(test_answers),
-		cmocka_unit_test(test_timeouts),          cmocka_unit_test(test_add_api),
+		cmocka_unit_test(test_load_nul_and_file), cmocka_unit_test(test_load_limits),
+		cmocka_unit_test(test_answers),           cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_add_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
