@@ -190,7 +190,7 @@ def cases(r):
         r.check("json canonname", j["status"] == "ok" and j["sec"] == "insecure" and
                 j["name"] == "chain.example.org" and j["canonname"] == "mx.example.com" and
                 j["type"] == "A" and len(j["records"]) == 2 and
-                j["records"][0]["ttl"] == 300, repr(j))
+                290 <= j["records"][0]["ttl"] <= 300, repr(j))
     j = r.json("nope.example.com", "MX")
     if j is not None:
         r.check("json nxdomain", j["status"] == "nxdomain" and j["records"] == [], repr(j))
