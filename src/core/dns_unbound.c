@@ -15,6 +15,10 @@
  * Configuration errors (bad forwarder address, unreadable or broken trust
  * anchor) surface in dns_new(): a first, cancelled query makes libunbound
  * apply its configuration there rather than on the first real lookup.
+ * That query also starts libunbound's thread, so a process that forks
+ * creates its resolvers after the fork.  With --dns the named server also
+ * gets the reverse zones of private and documentation address space,
+ * which libunbound would otherwise answer itself.
  */
 #include <errno.h>
 #include <event2/event.h>
