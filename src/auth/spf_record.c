@@ -226,6 +226,8 @@ static int ip4_parse(const char *s, size_t n, struct net_addr *out)
 	return i == n ? 0 : -1;
 }
 
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 static int ip6_parse(const char *s, size_t n, struct net_addr *out)
 {
 	char tmp[NET_ADDR_STRLEN];
@@ -235,8 +237,8 @@ static int ip6_parse(const char *s, size_t n, struct net_addr *out)
 		return -1;
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
-	/* inet_pton directly: an ip6: network stays IPv6 even when written as
-	 * ::ffff:a.b.c.d, so it never matches an IPv4 client (RFC 7208 5) */
+	/* inet_pton directly: net_addr_parse would turn ::ffff:a.b.c.d into
+	 * IPv4 before the prefix length is known */
 	if (inet_pton(AF_INET6, tmp, out->bytes) != 1)
 		return -1;
 	out->family = AF_INET6;
@@ -278,6 +280,15 @@ static int parse_ip(struct spf_term *t, const char *rest, size_t n, char *why, s
 		if (cidr_parse(slash + 1, clen, v4 ? 32 : 128, v4 ? &t->cidr4 : &t->cidr6, why,
 		               whylen) < 0)
 			return -1;
+	}
+	if (!v4 && t->cidr6 >= 96 && memcmp(t->addr.bytes, v4mapped, sizeof(v4mapped)) == 0) {
+		/* ::ffff:a.b.c.d/n is an IPv4 network written in IPv6, and "IPv4-mapped
+		 * IPv6 addresses MUST be treated as IPv4" (RFC 7208 5): it matches the
+		 * IPv4 client a.b.c.d, with prefix n - 96 */
+		memmove(t->addr.bytes, t->addr.bytes + 12, 4);
+		memset(t->addr.bytes + 4, 0, 12);
+		t->addr.family = AF_INET;
+		t->cidr4 = (uint8_t)(t->cidr6 - 96);
 	}
 	return 0;
 }

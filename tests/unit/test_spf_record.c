@@ -210,9 +210,16 @@ static void test_fields(void **state)
 	assert_false(r->redirect_macros);
 	assert_memory_equal(r->exp, "e.%{d}", r->exp_len);
 	assert_int_equal(r->dns_terms, 6); /* a mx include ptr exists redirect */
-	/* an ip6: network written as mapped IPv4 stays IPv6 */
-	r = parse(a, "v=spf1 ip6:::FFFF:1.2.3.4");
+	/* an ip6: network of IPv4-mapped addresses is an IPv4 network */
+	r = parse(a, "v=spf1 ip6:::FFFF:1.2.3.4 ip6:::ffff:10.0.0.0/104 ip6:::ffff:0:0/80");
 	assert_null(r->error);
+	assert_int_equal(r->terms[0].addr.family, AF_INET);
+	assert_int_equal(r->terms[0].cidr4, 32);
+	assert_int_equal(r->terms[1].addr.family, AF_INET);
+	assert_int_equal(r->terms[1].cidr4, 8);
+	assert_int_equal(r->terms[2].addr.family, AF_INET6);
+	/* but ::a.b.c.d (IPv4-compatible) stays IPv6 */
+	r = parse(a, "v=spf1 ip6:::1.1.1.1/0");
 	assert_int_equal(r->terms[0].addr.family, AF_INET6);
 	arena_free(a);
 }
