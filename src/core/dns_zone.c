@@ -56,17 +56,19 @@ struct zone_node {
 	bool has_cname;
 };
 
-struct zone_timeout {
-	struct zone_timeout *next;
+/* a name (and type) whose queries fail: time out or SERVFAIL */
+struct zone_failure {
+	struct zone_failure *next;
 	const char *name;
 	enum dns_type type; /* 0: every type */
+	enum dns_status status;
 };
 
 struct dns_zone {
 	struct arena *arena; /* names, nodes, rdata */
 	struct zone_node **buckets;
 	size_t nbuckets, nnodes, nrecords;
-	struct zone_timeout *timeouts;
+	struct zone_failure *failures;
 };
 
 struct dns_zone *dns_zone_new(void)
@@ -349,34 +351,45 @@ int dns_zone_add_txt(struct dns_zone *z, const char *owner, const char *const *s
 	return dns_zone_add(z, owner, &rr);
 }
 
-int dns_zone_add_timeout(struct dns_zone *z, const char *owner, enum dns_type type)
+int dns_zone_add_failure(struct dns_zone *z, const char *owner, enum dns_type type,
+                         enum dns_status status)
 {
 	char name[DNS_TEXT_NAME_MAX];
-	struct zone_timeout *t;
+	struct zone_failure *f;
 	const char *why;
 
+	if (status != DNS_TIMEOUT && status != DNS_SERVFAIL)
+		return -1;
 	if (z == NULL || owner == NULL || dns_name_canon(owner, name, sizeof(name), &why) < 0)
 		return -1;
-	t = arena_zalloc(z->arena, sizeof(*t));
-	if (t == NULL || (t->name = arena_strdup(z->arena, name)) == NULL)
+	f = arena_zalloc(z->arena, sizeof(*f));
+	if (f == NULL || (f->name = arena_strdup(z->arena, name)) == NULL)
 		return -1;
-	t->type = type;
-	t->next = z->timeouts;
-	z->timeouts = t;
+	f->type = type;
+	f->status = status;
+	f->next = z->failures;
+	z->failures = f;
 	return 0;
+}
+
+int dns_zone_add_timeout(struct dns_zone *z, const char *owner, enum dns_type type)
+{
+	return dns_zone_add_failure(z, owner, type, DNS_TIMEOUT);
 }
 
 /* ------------------------------------------------------------------ */
 /* answering                                                           */
 
-static bool zone_times_out(const struct dns_zone *z, const char *name, enum dns_type type)
+/* zone_failure_of - DNS_OK, or the failure configured for name and type */
+static enum dns_status zone_failure_of(const struct dns_zone *z, const char *name,
+                                       enum dns_type type)
 {
-	const struct zone_timeout *t;
+	const struct zone_failure *f;
 
-	for (t = z->timeouts; t != NULL; t = t->next)
-		if ((t->type == 0 || t->type == type) && strcmp(t->name, name) == 0)
-			return true;
-	return false;
+	for (f = z->failures; f != NULL; f = f->next)
+		if ((f->type == 0 || f->type == type) && strcmp(f->name, name) == 0)
+			return f->status;
+	return DNS_OK;
 }
 
 /*
@@ -443,8 +456,14 @@ int dns_zone_answer(const struct dns_zone *z, struct arena *arena, const char *q
 	}
 	chain[0] = cur;
 	for (;;) {
-		if (zone_times_out(z, cur, qtype))
+		enum dns_status failure = zone_failure_of(z, cur, qtype);
+		if (failure == DNS_TIMEOUT)
 			return -1;
+		if (failure != DNS_OK) {
+			ans->status = failure;
+			ans->why = "configured failure";
+			break;
+		}
 		n = zone_match(z, cur);
 		if (n == NULL) {
 			ans->status = DNS_NXDOMAIN;

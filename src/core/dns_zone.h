@@ -48,6 +48,10 @@ int dns_zone_add_txt(struct dns_zone *z, const char *owner, const char *const *s
 /* dns_zone_add_timeout - queries for owner (of type, or of any type when
  * type is 0) are never answered */
 int dns_zone_add_timeout(struct dns_zone *z, const char *owner, enum dns_type type);
+/* dns_zone_add_failure - the same for any failure a server can give:
+ * DNS_TIMEOUT or DNS_SERVFAIL; -1 for other statuses */
+int dns_zone_add_failure(struct dns_zone *z, const char *owner, enum dns_type type,
+                         enum dns_status status);
 
 /*
  * dns_zone_answer - answer a query from the zone into *ans, allocating

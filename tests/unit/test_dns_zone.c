@@ -480,6 +480,14 @@ static void test_timeouts(void **state)
 	assert_int_equal(dns_zone_answer(z, a, "c1.example.com", DNS_T_A, &ans), -1);
 	assert_int_equal(dns_zone_answer(z, a, "c1.example.com", DNS_T_TXT, &ans), 0);
 	assert_int_equal(ans.status, DNS_NODATA);
+
+	/* SERVFAIL marks answer at once with that status; other statuses are refused */
+	assert_int_equal(dns_zone_add_failure(z, "broken.example.com", DNS_T_TXT, DNS_SERVFAIL), 0);
+	assert_int_equal(dns_zone_add_failure(z, "x.example.com", 0, DNS_NXDOMAIN), -1);
+	assert_int_equal(dns_zone_answer(z, a, "broken.example.com", DNS_T_TXT, &ans), 0);
+	assert_int_equal(ans.status, DNS_SERVFAIL);
+	assert_int_equal(dns_zone_answer(z, a, "broken.example.com", DNS_T_A, &ans), 0);
+	assert_int_not_equal(ans.status, DNS_SERVFAIL);
 	arena_free(a);
 	dns_zone_free(z);
 }
