@@ -337,6 +337,16 @@ int spf_macro_expand(const struct spf_macro_vars *v, const char *s, size_t n, un
 		return SPF_MACRO_TOOLONG;
 	out[0] = '\0';
 	rc = scan(v, s, n, flags, &o, NULL, NULL, why, whylen);
+	if (rc == SPF_MACRO_NEED_P || rc == SPF_MACRO_TOOLONG) {
+		/* report a syntax error later in the string first: resolving %{p}
+		 * (DNS) for a string that is invalid anyway would be wasted */
+		struct out none = { 0 };
+		char w2[200];
+		if (scan(NULL, s, n, flags, &none, NULL, NULL, w2, sizeof(w2)) != SPF_MACRO_OK) {
+			snprintf(why, whylen, "%s", w2);
+			return SPF_MACRO_SYNTAX;
+		}
+	}
 	if (rc != SPF_MACRO_OK)
 		return rc;
 	if (o.over) {
