@@ -12,7 +12,7 @@ packages=(
 	# tests: real DNS servers and Debian's Python with its modules
 	nsd python3 python3-dnspython python3-yaml
 	# DKIM interoperability: the reference implementations from Debian
-	python3-dkim opendkim-tools
+	python3-dkim opendkim-tools libopendkim-dev
 	# benchmarks: the peers we compare against
 	python3-spf spfquery hyperfine
 )
