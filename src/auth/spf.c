@@ -366,7 +366,12 @@ static enum rc target(struct spf_eval *e, const char *spec, size_t len, const ch
 	enum rc rc;
 
 	if (spec == NULL) {
-		snprintf(out, DNS_NAME_MAX + 1, "%s", domain);
+		/* the current domain is a checked name: at most 253 bytes */
+		size_t dl = strlen(domain);
+		if (dl > DNS_NAME_MAX)
+			dl = DNS_NAME_MAX;
+		memcpy(out, domain, dl);
+		out[dl] = '\0';
 		return RC_MATCH;
 	}
 	rc = expand(e, spec, len, domain, SPF_MACRO_DOMAIN, &n);
@@ -881,7 +886,16 @@ struct spf_eval *spf_eval_new(struct arena *a, const struct spf_request *req,
 		dlen--;
 	e->domain = arena_strndup(a, dom, dlen);
 	e->out.identity = req->identity == SPF_ID_HELO ? "helo" : "mailfrom";
-	e->out.sender = arena_printf(a, "%s@%s", local, e->domain ? e->domain : "");
+	if (e->domain != NULL) {
+		size_t ll = strlen(local), dl = strlen(e->domain);
+		char *snd = arena_alloc(a, ll + dl + 2);
+		if (snd != NULL) {
+			memcpy(snd, local, ll);
+			snd[ll] = '@';
+			memcpy(snd + ll + 1, e->domain, dl + 1);
+		}
+		e->out.sender = snd;
+	}
 	e->out.helo = arena_strdup(a, helo);
 	e->out.receiver = req->receiver ? arena_strdup(a, req->receiver) : NULL;
 	e->out.client_ip = arena_strdup(a, net_addr_format(&e->ip, ipbuf, sizeof(ipbuf)));

@@ -60,8 +60,8 @@ void spf_macro_vars_ip(struct spf_macro_vars *v, const struct net_addr *ip)
 
 	net_addr_format(ip, v->c, sizeof(v->c));
 	if (ip->family == AF_INET) {
-		snprintf(v->i, sizeof(v->i), "%u.%u.%u.%u", ip->bytes[0], ip->bytes[1],
-		         ip->bytes[2], ip->bytes[3]);
+		/* the same text as c: inet_ntop prints IPv4 as a dotted quad */
+		memcpy(v->i, v->c, strlen(v->c) + 1);
 		v->v = "in-addr";
 		return;
 	}
