@@ -1,0 +1,3 @@
+# smexop dkim alone prints the usage
+smexop dkim
+exit 2

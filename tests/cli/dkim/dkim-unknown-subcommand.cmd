@@ -1,0 +1,3 @@
+# an unknown subcommand
+smexop dkim frobnicate
+exit 2

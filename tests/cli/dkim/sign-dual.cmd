@@ -1,0 +1,2 @@
+# --key2/--selector2: RSA and Ed25519
+smexop dkim sign --domain example.com --timestamp 1790000000 --selector rsa2048 --key @DATA@/dkim/rsa2048.pem --key2 @DATA@/dkim/ed25519.pem --selector2 ed @CASES@/msg.eml

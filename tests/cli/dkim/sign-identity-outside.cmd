@@ -1,0 +1,3 @@
+# i= must be in d=
+smexop dkim sign --domain example.com --timestamp 1790000000 --selector ed --key @DATA@/dkim/ed25519.pem --identity alice@example.org @CASES@/msg.eml
+exit 2

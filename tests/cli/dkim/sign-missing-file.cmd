@@ -1,0 +1,3 @@
+# an unreadable FILE
+smexop dkim sign --domain example.com --timestamp 1790000000 --selector ed --key @DATA@/dkim/ed25519.pem @TMP@/none.eml
+exit 2

@@ -1,0 +1,2 @@
+# --canon relaxed/simple
+smexop dkim sign --domain example.com --timestamp 1790000000 --selector rsa2048 --key @DATA@/dkim/rsa2048.pem --canon relaxed/simple @CASES@/msg.eml

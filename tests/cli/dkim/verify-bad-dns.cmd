@@ -1,0 +1,3 @@
+# --dns must be HOST:PORT
+smexop dkim verify --dns nowhere @CASES@/msg.eml
+exit 2

@@ -1,0 +1,2 @@
+# one body byte changed after signing
+smexop dkim verify --now 1790000100 --dns-zone @DATA@/dkim/keys.zone @CASES@/tampered-body.eml
