@@ -1068,6 +1068,31 @@ static void check_finish(struct spf_check *c)
 
 static void check_answer(const struct dns_answer *ans, void *arg);
 
+/*
+ * check_qname - the name in the dns layer's presentation form: SPF names
+ * are plain text where a backslash is just a byte, so escape it.
+ */
+static const char *check_qname(struct arena *a, const char *name)
+{
+	size_t n = 0, i, k = 0;
+	char *out;
+
+	if (strchr(name, '\\') == NULL)
+		return name;
+	for (i = 0; name[i] != '\0'; i++)
+		n += name[i] == '\\' ? 2 : 1;
+	out = arena_alloc(a, n + 1);
+	if (out == NULL)
+		return NULL;
+	for (i = 0; name[i] != '\0'; i++) {
+		if (name[i] == '\\')
+			out[k++] = '\\';
+		out[k++] = name[i];
+	}
+	out[k] = '\0';
+	return out;
+}
+
 /* check_advance - step until DNS is needed; send what is not sent yet */
 static void check_advance(struct spf_check *c)
 {
@@ -1088,9 +1113,12 @@ static void check_advance(struct spf_check *c)
 			q->sent = true;
 			p = arena_alloc(c->a, sizeof(*p));
 			if (p != NULL) {
+				const char *qname = check_qname(c->a, q->name);
 				p->c = c;
 				p->q = q;
-				q->user = dns_lookup(c->dns, q->name, q->type, check_answer, p);
+				q->user = qname
+				              ? dns_lookup(c->dns, qname, q->type, check_answer, p)
+				              : NULL;
 			}
 			if (p == NULL || q->user == NULL) {
 				struct dns_answer fail = { .status = DNS_NOMEM,
