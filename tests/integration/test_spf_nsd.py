@@ -284,6 +284,8 @@ def run_smexop(exe, port, ip, mail_from, helo, want_expl):
         obj = json.loads(pj.stdout.splitlines()[0])
         if obj.get("result") != result:
             return result, "--json result %r differs" % obj.get("result")
+        if want_expl is not None and obj.get("explanation") != want_expl:
+            return result, "--json explanation %r" % obj.get("explanation")
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError) as e:
         return result, "--json: %s" % e
     return result, ""
