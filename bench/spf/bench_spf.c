@@ -9,8 +9,10 @@
  * one per line in input order, so bench.py can compare it with libspf2
  * and pyspf.  Driven by bench/spf/bench.py; never part of the tests.
  *
- * usage: bench_spf --dns HOST:PORT [--dns-timeout MS] [--concurrency N] [--prefetch N]
- *                  [--out FILE] QUERIES
+ * usage: bench_spf {--dns HOST:PORT | --dns-zone FILE...} [--dns-timeout MS]
+ *                  [--concurrency N] [--prefetch N] [--out FILE] QUERIES
+ * (--dns-zone answers from memory through the zone backend: the engine's
+ * own cost with no DNS transport, for comparison only)
  * (--prefetch 0 turns the engine's speculative record lookups off)
  */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include "auth/spf.h"
 #include "core/arena.h"
 #include "core/dns.h"
+#include "core/dns_zone.h"
 #include "core/err.h"
 #include "core/net.h"
 #include "core/str.h"
@@ -31,6 +34,7 @@
 #define BENCH_FILE_MAX     (64u << 20) /* bytes of query file read */
 #define BENCH_QUERIES_MAX  1000000u
 #define BENCH_INFLIGHT_MAX 4096u
+#define BENCH_ZONES_MAX    16
 #define BENCH_RESULTS      (SPF_PERMERROR + 1) /* enum spf_result values */
 
 struct bench_query {
@@ -238,8 +242,10 @@ static double bench_now(void)
 
 __attribute__((noreturn)) static void bench_usage(void)
 {
-	fprintf(stderr, "usage: bench_spf --dns HOST:PORT [--dns-timeout MS] [--concurrency N] "
-	                "[--prefetch N] [--out FILE] QUERIES\n");
+	fprintf(stderr,
+	        "usage: bench_spf {--dns HOST:PORT | --dns-zone FILE...} [--dns-timeout MS] "
+	        "[--concurrency N] "
+	        "[--prefetch N] [--out FILE] QUERIES\n");
 	exit(2);
 }
 
@@ -255,6 +261,8 @@ static unsigned bench_uint(const char *s, unsigned min, unsigned max)
 int main(int argc, char **argv)
 {
 	const char *dns_arg = NULL, *out_path = NULL, *qpath = NULL;
+	const char *zone_paths[BENCH_ZONES_MAX];
+	size_t nzones = 0;
 	unsigned timeout_ms = 2000, conc = 1, prefetch = SPF_DEFAULT_PREFETCH;
 
 	for (int i = 1; i < argc; i++) {
@@ -271,6 +279,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--prefetch") == 0) {
 			prefetch = bench_uint(v, 0, 100);
 			i++;
+		} else if (strcmp(a, "--dns-zone") == 0 && v != NULL && nzones < BENCH_ZONES_MAX) {
+			zone_paths[nzones++] = v;
+			i++;
 		} else if (strcmp(a, "--out") == 0 && v != NULL) {
 			out_path = v;
 			i++;
@@ -280,12 +291,12 @@ int main(int argc, char **argv)
 			bench_usage();
 		}
 	}
-	if (dns_arg == NULL || qpath == NULL)
+	if ((dns_arg == NULL) == (nzones == 0) || qpath == NULL)
 		bench_usage();
 
-	char host[256];
-	unsigned port;
-	if (net_hostport_parse(dns_arg, 53, host, sizeof(host), &port) != 0) {
+	char host[256] = "";
+	unsigned port = 0;
+	if (dns_arg != NULL && net_hostport_parse(dns_arg, 53, host, sizeof(host), &port) != 0) {
 		fprintf(stderr, "bench_spf: bad --dns %s\n", dns_arg);
 		return 2;
 	}
@@ -305,13 +316,28 @@ int main(int argc, char **argv)
 	}
 
 	b.base = event_base_new();
-	struct dns_options opts = {
-		.forward_host = host,
-		.forward_port = port,
-		.timeout_ms = timeout_ms,
-	};
+	struct dns_zone *zone = NULL;
 	struct sx_err err = { 0 };
-	b.dns = b.base != NULL ? dns_new(b.base, &opts, &err) : NULL;
+	if (b.base != NULL && nzones != 0) {
+		/* the engine without any DNS transport: an upper bound for it */
+		zone = dns_zone_new();
+		for (size_t i = 0; zone != NULL && i < nzones; i++) {
+			if (dns_zone_load_file(zone, zone_paths[i], &err) != 0) {
+				char msg[600];
+				fprintf(stderr, "bench_spf: %s\n",
+				        sx_err_format(&err, msg, sizeof(msg)));
+				return 2;
+			}
+		}
+		b.dns = zone != NULL ? dns_new_zone(b.base, zone) : NULL;
+	} else if (b.base != NULL) {
+		struct dns_options opts = {
+			.forward_host = host,
+			.forward_port = port,
+			.timeout_ms = timeout_ms,
+		};
+		b.dns = dns_new(b.base, &opts, &err);
+	}
 	if (b.dns == NULL) {
 		fprintf(stderr, "bench_spf: dns: %s\n", err.msg);
 		return 1;
@@ -371,6 +397,7 @@ int main(int argc, char **argv)
 	free(b.slots);
 	free(b.idle);
 	dns_free(b.dns);
+	dns_zone_free(zone);
 	event_base_free(b.base);
 	free(b.q);
 	free(text);
