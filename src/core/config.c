@@ -157,6 +157,82 @@ static void config_token_refuse(struct loader *ld, struct fy_event *ev)
 	}
 }
 
+/*
+ * config_sq_raw - the source of a single-quoted scalar that holds a ''
+ * escape.  libfyaml 0.7 decodes consecutive '' escapes wrongly (its text
+ * comes out NULL) and then leaks its chunk buffer, so those scalars are
+ * decoded by config_sq_decode() from the input bytes instead.
+ */
+static bool config_sq_raw(struct fy_token *t, const char *data, size_t len, const char **raw,
+                          size_t *rawlen)
+{
+	const struct fy_mark *sm, *em;
+
+	if (fy_token_scalar_style(t) != FYSS_SINGLE_QUOTED)
+		return false;
+	sm = fy_token_start_mark(t);
+	em = fy_token_end_mark(t);
+	if (sm == NULL || em == NULL || sm->input_pos > em->input_pos || em->input_pos > len)
+		return false;
+	*raw = data + sm->input_pos;
+	*rawlen = em->input_pos - sm->input_pos;
+	return memmem(*raw, *rawlen, "''", 2) != NULL;
+}
+
+/*
+ * config_sq_decode - YAML 1.2 single-quoted scalar content (7.3.2): ''
+ * is a quote; a line break between text folds to a space, n empty lines
+ * to n newlines; white space around breaks goes.  The result is never
+ * longer than the source.
+ */
+static char *config_sq_decode(struct arena *a, const char *s, size_t n, size_t *outlen)
+{
+	char *out = arena_alloc(a, n + 1), *o = out;
+	size_t i = 0, ls, le, k, breaks = 0;
+	bool first = true, last;
+
+	if (out == NULL)
+		return NULL;
+	for (;;) {
+		ls = i;
+		while (i < n && s[i] != '\n' && s[i] != '\r')
+			i++;
+		le = i;
+		last = i >= n;
+		if (!first)
+			while (ls < le && (s[ls] == ' ' || s[ls] == '\t'))
+				ls++;
+		if (!last)
+			while (le > ls && (s[le - 1] == ' ' || s[le - 1] == '\t'))
+				le--;
+		if (!first && ls == le && !last) {
+			breaks++;
+		} else {
+			if (!first) {
+				if (breaks > 0) {
+					memset(o, '\n', breaks);
+					o += breaks;
+				} else {
+					*o++ = ' ';
+				}
+				breaks = 0;
+			}
+			for (k = ls; k < le; k++) {
+				*o++ = s[k];
+				if (s[k] == '\'' && k + 1 < le && s[k + 1] == '\'')
+					k++;
+			}
+			first = false;
+		}
+		if (last)
+			break;
+		i += s[i] == '\r' && i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+	}
+	*o = '\0';
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
 static void config_diag_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
 	/* everything is collected; nothing is ever printed by libfyaml */
@@ -164,6 +240,105 @@ static void config_diag_output(struct fy_diag *diag, void *user, const char *buf
 	(void)user;
 	(void)buf;
 	(void)len;
+}
+
+/*
+ * config_utf8_check - 0 when data is strict UTF-8 (no overlong forms,
+ * surrogates or code points past U+10FFFF); else -1 with the 1-based
+ * position of the first bad byte.  libfyaml 0.7 can loop forever on some
+ * invalid sequences (a '%' directive followed by 0xED), so it only ever
+ * sees valid text.
+ */
+static int config_utf8_check(const unsigned char *p, size_t n, unsigned *line, unsigned *col)
+{
+	size_t i = 0, k, w;
+	uint32_t cp;
+
+	*line = 1;
+	*col = 1;
+	while (i < n) {
+		if (p[i] < 0x80) {
+			if (p[i] == '\n') {
+				++*line;
+				*col = 0;
+			}
+			i++;
+			++*col;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			w = 2;
+			cp = p[i] & 0x1f;
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			w = 3;
+			cp = p[i] & 0x0f;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			w = 4;
+			cp = p[i] & 0x07;
+		} else {
+			return -1;
+		}
+		if (n - i < w)
+			return -1;
+		for (k = 1; k < w; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return -1;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((w == 3 && cp < 0x800) || (w == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return -1;
+		i += w;
+		++*col;
+	}
+	return 0;
+}
+
+/*
+ * config_flow_check - 0, or -1 with the position where flow collections
+ * ([ and {) nest deeper than CONFIG_MAX_DEPTH.  libfyaml's scanner keeps
+ * every token of an open flow collection (about 500 bytes per level), so
+ * a megabyte of '[' would cost half a gigabyte before its own depth limit
+ * fires.  Quotes open a scalar only where YAML lets them (after a space,
+ * a line start or an indicator); comments and quoted text are skipped.
+ */
+static int config_flow_check(const char *p, size_t n, unsigned *line, unsigned *col)
+{
+	size_t i, depth = 0;
+	char prev = '\n', q;
+
+	*line = 1;
+	*col = 0;
+	for (i = 0; i < n; prev = p[i], i++) {
+		++*col;
+		if (p[i] == '\n') {
+			++*line;
+			*col = 0;
+		} else if (p[i] == '#' && (prev == ' ' || prev == '\t' || prev == '\n')) {
+			while (i + 1 < n && p[i + 1] != '\n')
+				i++;
+		} else if ((p[i] == '\'' || p[i] == '"') && strchr(" \t\n[{,:", prev) != NULL) {
+			for (q = p[i++]; i < n && p[i] != q; i++) {
+				if (p[i] == '\\' && q == '"' && i + 1 < n)
+					i++;
+				if (p[i] == '\n') {
+					++*line;
+					*col = 0;
+				} else {
+					++*col;
+				}
+			}
+			++*col;
+			if (i >= n)
+				break;
+		} else if (p[i] == '[' || p[i] == '{') {
+			if (++depth > CONFIG_MAX_DEPTH)
+				return -1;
+		} else if ((p[i] == ']' || p[i] == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -188,6 +363,14 @@ static int config_tree(struct loader *ld, const char *data, size_t len, struct y
 	size_t tlen;
 
 	*root = NULL;
+	if (config_utf8_check((const unsigned char *)data, len, &line, &col) < 0) {
+		config_error_at(ld, line, col, "not valid UTF-8");
+		return -1;
+	}
+	if (config_flow_check(data, len, &line, &col) < 0) {
+		config_error_at(ld, line, col, "nested more than %d levels deep", CONFIG_MAX_DEPTH);
+		return -1;
+	}
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.output_fn = config_diag_output;
@@ -248,10 +431,20 @@ static int config_tree(struct loader *ld, const char *data, size_t len, struct y
 				stop = true;
 				break;
 			}
-			text = fy_token_get_text(ev->scalar.value, &tlen);
-			if (text == NULL) {
-				text = "";
+			if (config_sq_raw(ev->scalar.value, data, len, &text, &tlen)) {
+				y->text = config_sq_decode(ld->tmp, text, tlen, &y->len);
+				if (y->text == NULL) {
+					config_oom(ld);
+					stop = true;
+					break;
+				}
 				tlen = 0;
+			} else {
+				text = fy_token_get_text(ev->scalar.value, &tlen);
+				if (text == NULL) {
+					text = "";
+					tlen = 0;
+				}
 			}
 			y->plain = fy_token_scalar_style(ev->scalar.value) == FYSS_PLAIN;
 			/* libfyaml marks the text; point at the opening quote */
@@ -259,15 +452,8 @@ static int config_tree(struct loader *ld, const char *data, size_t len, struct y
 			     fy_token_scalar_style(ev->scalar.value) == FYSS_DOUBLE_QUOTED) &&
 			    y->col > 1 && fy_event_start_mark(ev) != NULL)
 				y->col--;
-			y->len = tlen;
-			y->text = arena_strndup(ld->tmp, text, tlen);
 			if (y->text == NULL) {
-				config_oom(ld);
-				stop = true;
-				break;
-			}
-			/* arena_strndup stops at a NUL; keep the true bytes */
-			if (strlen(y->text) != tlen) {
+				/* a copy of the true bytes: the text may hold NULs */
 				char *t = arena_alloc(ld->tmp, tlen + 1);
 				if (t == NULL) {
 					config_oom(ld);
@@ -277,6 +463,7 @@ static int config_tree(struct loader *ld, const char *data, size_t len, struct y
 				memcpy(t, text, tlen);
 				t[tlen] = '\0';
 				y->text = t;
+				y->len = tlen;
 			}
 			break;
 		case FYET_ALIAS:

@@ -163,6 +163,14 @@ static void test_good(void **state)
 		  "\"/etc/smexop/demo.zone\"" },
 		{ "dns:\n  zone_file: ~\n", "dns.zone_file", "null" },
 		{ "dns:\n  zone_file: 'null'\n", "dns.zone_file", "\"null\"" },
+		/* quoting: '' escapes (decoded by us, see config_sq_raw) and folding */
+		{ "dns:\n  zone_file: 'it''s'\n", "dns.zone_file", "\"it's\"" },
+		{ "dns:\n  zone_file: 'a''''''b'\n", "dns.zone_file", "\"a'''b\"" },
+		{ "dns:\n  zone_file: ''''\n", "dns.zone_file", "\"'\"" },
+		{ "dns:\n  zone_file: 'it''s  \n    here'\n", "dns.zone_file", "\"it's here\"" },
+		{ "dns:\n  zone_file: 'no escape  \n    here'\n", "dns.zone_file",
+		  "\"no escape here\"" },
+		{ "dns:\n  zone_file: \"/a\\x41\\u00e9\"\n", "dns.zone_file", "\"/aA\u00e9\"" },
 		/* host:port list */
 		{ "dns:\n  servers: [\"192.0.2.1\", \"192.0.2.2:5353\", \"[2001:DB8::1]:53\", "
 		  "resolver.example.net]\n",
@@ -258,13 +266,22 @@ struct bad_case {
 
 static void test_bad(void **state)
 {
-	static char long_name[400], long_yaml[600], many_servers[600];
+	static char long_name[400], long_yaml[600], many_servers[600], deep_flow[200];
+	static char deep_block[8000];
 	static const struct bad_case cases[] = {
 		/* YAML syntax, from libfyaml's diagnostics */
 		{ "log: [info\n", "2:1: flow sequence without a closing bracket" },
 		{ "server:\n  hostname: \"mx\n",
 		  "2:14: double-quoted scalar without closing quote" },
 		{ "log:\n  level: info\n   target: x\n", "2:10: invalid multiline plain key" },
+		/* encoding: checked before libfyaml sees the bytes */
+		{ "log:\n  level: \xe9t\xe9\n", "2:10: not valid UTF-8" },
+		{ "%\xed\n", "1:2: not valid UTF-8" },
+		{ "a: \xed\xa0\x80\n", "1:4: not valid UTF-8" },
+		{ "a: \xc0\xaf\n", "1:4: not valid UTF-8" },
+		/* nesting: flow collections are counted before libfyaml runs */
+		{ deep_flow, "1:65: nested more than 64 levels deep" },
+		{ deep_block, "65:65: nested more than 64 levels deep" },
 		/* the top level */
 		{ "- log\n- dns\n",
 		  "1:1: expected a map of sections (server:, log:, dns: ...) at the top level" },
@@ -381,6 +398,10 @@ static void test_bad(void **state)
 		                         "%s192.0.2.%zu", i ? ", " : "", i + 1);
 	snprintf(many_servers + used, sizeof(many_servers) - used, "]\n");
 
+	memset(deep_flow, '[', 100);
+	for (i = 0, used = 0; i < 70; i++)
+		used += (size_t)snprintf(deep_block + used, sizeof(deep_block) - used, "%*sa:\n",
+		                         (int)i, "");
 	assert_true(sizeof(cases) / sizeof(cases[0]) >= 30);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cfg = load(cases[i].yaml, &diag);
