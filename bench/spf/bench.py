@@ -158,34 +158,37 @@ def main():
         with open(zone_files[-1], "w") as f:
             f.write(text)
 
-    rows = []  # (name, best evaluations/s, results)
+    # Runs are interleaved (every tool once per round, best round kept) so
+    # that load from other work on the machine hits every tool alike.
+    tools = [("libspf2 spfquery (batch)", lambda: run_spfquery(qfile, n, tmp)),
+             ("pyspf", lambda: run_pyspf(queries, args.pyspf_budget))]
+    if args.bench_spf and os.access(args.bench_spf, os.X_OK):
+        for c in sorted({1, args.concurrency}):
+            tools.append(("smexop, %d in flight" % c,
+                          lambda c=c: run_smexop(args.bench_spf, qfile, n, c, tmp)))
+        tools.append(("smexop, in-memory zone *",
+                      lambda: run_smexop(args.bench_spf, qfile, n, 1, tmp, zone_files)))
+    else:
+        print("smexop: bench_spf not built (%s)" % args.bench_spf)
 
-    def measure(name, fn):
-        """measure - best of args.runs runs (the machine is shared); results of the first."""
-        best, first = 0.0, None
-        for _ in range(args.runs):
-            try:
-                r, res = fn()
-            except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
-                print("%s: not measured: %s" % (name, e))
-                return
-            best = max(best, r)
-            first = first if first is not None else res
-        rows.append((name, best, first))
-
-    print("%d sender domains, %d queries; NSD on %s:%d; best of %d runs"
+    print("%d sender domains, %d queries; NSD on %s:%d; best of %d interleaved runs"
           % (args.domains, n, NSD_IP, NSD_PORT, args.runs))
+    best, first, broken = {}, {}, set()
     with NsdServer(zones, ip=NSD_IP, port=NSD_PORT):
-        measure("libspf2 spfquery (batch)", lambda: run_spfquery(qfile, n, tmp))
-        measure("pyspf", lambda: run_pyspf(queries, args.pyspf_budget))
-        if args.bench_spf and os.access(args.bench_spf, os.X_OK):
-            for c in sorted({1, args.concurrency}):
-                measure("smexop, %d in flight" % c,
-                        lambda c=c: run_smexop(args.bench_spf, qfile, n, c, tmp))
-            measure("smexop, in-memory zone *",
-                    lambda: run_smexop(args.bench_spf, qfile, n, 1, tmp, zone_files))
-        else:
-            print("smexop: bench_spf not built (%s)" % args.bench_spf)
+        for _ in range(args.runs):
+            for name, fn in tools:
+                if name in broken:
+                    continue
+                try:
+                    r, res = fn()
+                except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+                    print("%s: not measured: %s" % (name, e))
+                    broken.add(name)
+                    continue
+                best[name] = max(best.get(name, 0.0), r)
+                first.setdefault(name, res)
+    rows = [(name, best[name], first[name]) for name, _ in tools
+            if name in best and name not in broken]
 
     print()
     print("%-28s %12s %10s" % ("tool", "evals/s", "queries"))
