@@ -7,7 +7,7 @@ packages=(
 	# build
 	build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
 	# libraries
-	libevent-dev libssl-dev libunbound-dev dns-root-data libfyaml-dev libpsl-dev publicsuffix
+	libevent-dev libssl-dev libunbound-dev dns-root-data libfyaml-dev libpsl-dev libidn2-dev publicsuffix
 	libjansson-dev libcmocka-dev
 	# tests: real DNS servers and Debian's Python with its modules
 	nsd python3 python3-dnspython python3-yaml
