@@ -2,7 +2,8 @@
 """bench - SPF evaluations per second: smexop next to libspf2 and pyspf.
 
 Generates the zones and the query set (gen.py), serves them with NSD on
-127.0.0.153:53, and runs the same queries through
+port 53 of 127.0.0.153 (or of the next loopback address whose port 53 is
+free: another run may hold it), and runs the same queries through
   - libspf2's spfquery in batch mode (-file), inside `unshare -m` with a
     bind-mounted resolv.conf that points at NSD (the real one is untouched);
   - pyspf (Debian python3-spf), in-process, with dnspython sent to NSD;
@@ -20,6 +21,7 @@ import argparse
 import collections
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -35,8 +37,23 @@ import spf  # noqa: E402
 import gen  # noqa: E402
 from nsd_server import NsdServer, zone_text  # noqa: E402
 
-NSD_IP = "127.0.0.153"
+NSD_IP = "127.0.0.153"  # the first free one from here on is used
 NSD_PORT = 53
+
+
+def pick_ip():
+    """pick_ip - a loopback address whose port 53 is free (another run may hold one)."""
+    for last in range(153, 254):
+        ip = "127.0.0.%d" % last
+        try:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                with socket.socket(socket.AF_INET, kind) as sk:
+                    sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    sk.bind((ip, NSD_PORT))
+            return ip
+        except OSError:
+            continue
+    raise RuntimeError("no loopback address with port 53 free")
 
 
 def pyspf_use_server(ip, port):
@@ -143,6 +160,8 @@ def main():
     ap.add_argument("--pyspf-budget", type=float, default=30.0)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
+    global NSD_IP
+    NSD_IP = pick_ip()
 
     z, queries = gen.generate(ndomains=args.domains, nqueries=args.queries)
     zones = {o: zone_text(o, recs, ns_ip=NSD_IP) for o, recs in z.items()}
