@@ -1,0 +1,316 @@
+/*
+ * cli_dmarc - `smexop dmarc`: evaluate DMARC (RFC 7489) for a From domain
+ * given the SPF and DKIM results, through auth/dmarc
+ *
+ * The first output line is "<result> <disposition>" (e.g. `fail reject`,
+ * `pass none`, `none none`); the lines after it name the record used, the
+ * policy, the alignment and the reason.  With --json, one JSON object on
+ * one line.  Exit 0 whatever the verdict, 2 on usage errors.
+ * (`dmarc report|import|summary` will come with the store.)
+ */
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/dmarc.h"
+#include "cli/cli.h"
+#include "core/arena.h"
+#include "core/orgdomain.h"
+#include "core/str.h"
+#include "mime/address.h"
+
+#define CLI_DMARC_MAX_DKIM DMARC_MAX_DKIM
+
+static void cli_dmarc_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: smexop dmarc --from-domain D [--spf-domain D --spf RESULT]\n"
+	    "                    [--dkim D:RESULT]... [--sample N] [options]\n"
+	    "\n"
+	    "Evaluate DMARC (RFC 7489) for the RFC 5322.From domain, given the SPF result\n"
+	    "for the MAIL FROM (or HELO) domain and the DKIM results with their d= domains.\n"
+	    "The first output line is the DMARC result (pass, fail, none, temperror,\n"
+	    "permerror) and the disposition after pct= (none, quarantine, reject).\n"
+	    "\n"
+	    "options:\n"
+	    "  --from-domain D       the From domain (repeat for several addresses)\n"
+	    "  --from VALUE          a whole From field value instead; its domains are used\n"
+	    "  --spf-domain D        the domain SPF checked (MAIL FROM, or HELO for <>)\n"
+	    "  --spf RESULT          its SPF result (pass, fail, softfail, neutral, none, ...)\n"
+	    "  --dkim D:RESULT       a DKIM signature's d= and result (repeatable)\n"
+	    "  --sample N            pct= sampling value 0-99 (default: random)\n"
+	    "  --psl FILE            public suffix list (default: %s)\n"
+	    "  --json                one JSON object instead of text\n" CLI_DNS_USAGE
+	    "  --help                this text\n",
+	    ORGDOMAIN_DEFAULT_FILE);
+}
+
+struct cli_dmarc_run {
+	bool done;
+	const struct dmarc_outcome *o;
+	struct event_base *base;
+};
+
+static void cli_dmarc_done(const struct dmarc_outcome *o, void *arg)
+{
+	struct cli_dmarc_run *r = arg;
+
+	r->done = true;
+	r->o = o;
+	event_base_loopbreak(r->base);
+}
+
+static int cli_dmarc_dkim_result(const char *s, enum dkim_result *out)
+{
+	static const enum dkim_result all[] = { DKIM_NONE,     DKIM_PASS,    DKIM_FAIL,
+		                                DKIM_POLICY,   DKIM_NEUTRAL, DKIM_TEMPERROR,
+		                                DKIM_PERMERROR };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (str_casecmp(s, dkim_result_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	return -1;
+}
+
+static void cli_dmarc_json_str(FILE *out, const char *key, const char *val)
+{
+	fprintf(out, ",\"%s\":", key);
+	if (val == NULL)
+		fputs("null", out);
+	else
+		cli_json_string(out, val);
+}
+
+static void cli_dmarc_json_one(FILE *out, const struct dmarc_outcome *o)
+{
+	fputs("{\"result\":", out);
+	cli_json_string(out, dmarc_result_name(o->result));
+	cli_dmarc_json_str(out, "disposition", dmarc_policy_name(o->disposition));
+	cli_dmarc_json_str(out, "from_domain", o->from_domain);
+	cli_dmarc_json_str(out, "org_domain", o->org_domain);
+	cli_dmarc_json_str(out, "record_domain", o->record_domain);
+	cli_dmarc_json_str(out, "record", o->record);
+	if (o->record != NULL && o->rec.usable) {
+		cli_dmarc_json_str(out, "policy", dmarc_policy_name(o->policy));
+		cli_dmarc_json_str(out, "policy_tag", o->policy_tag);
+		fprintf(out, ",\"pct\":%u,\"testing\":%s", o->rec.pct, o->rec.t ? "true" : "false");
+		cli_dmarc_json_str(out, "adkim", o->rec.adkim == DMARC_ALIGN_STRICT ? "s" : "r");
+		cli_dmarc_json_str(out, "aspf", o->rec.aspf == DMARC_ALIGN_STRICT ? "s" : "r");
+	} else {
+		cli_dmarc_json_str(out, "policy", NULL);
+	}
+	fprintf(out, ",\"spf_aligned\":%s,\"dkim_aligned\":%s", o->spf_aligned ? "true" : "false",
+	        o->dkim_aligned ? "true" : "false");
+	cli_dmarc_json_str(out, "dkim_domain", o->dkim_domain);
+	fprintf(out, ",\"sample\":%u,\"sampled_out\":%s,\"nonexistent\":%s", o->sample,
+	        o->sampled_out ? "true" : "false", o->nonexistent ? "true" : "false");
+	cli_dmarc_json_str(out, "reason", o->reason);
+}
+
+static void cli_dmarc_print_json(FILE *out, const struct dmarc_outcome *o, const char *authres)
+{
+	size_t i;
+
+	cli_dmarc_json_one(out, o);
+	cli_dmarc_json_str(out, "authentication_results", authres);
+	if (o->nper_domain > 0) {
+		fputs(",\"domains\":[", out);
+		for (i = 0; i < o->nper_domain; i++) {
+			if (i > 0)
+				fputc(',', out);
+			cli_dmarc_json_one(out, &o->per_domain[i]);
+			fputc('}', out);
+		}
+		fputc(']', out);
+	}
+	fputs("}\n", out);
+}
+
+static void cli_dmarc_print_one(FILE *out, const struct dmarc_outcome *o, const char *indent)
+{
+	if (o->record != NULL)
+		fprintf(out, "%srecord: _dmarc.%s \"%s\"\n", indent, o->record_domain, o->record);
+	else
+		fprintf(out, "%srecord: none\n", indent);
+	if (o->record != NULL && o->rec.usable) {
+		fprintf(out, "%spolicy: %s=%s%s, pct=%u%s, sample %u%s -> %s\n", indent,
+		        o->policy_tag, dmarc_policy_name(o->policy),
+		        o->rec.p_implicit ? " (implicit: p= missing or invalid, rua= valid)" : "",
+		        o->rec.pct, o->rec.t ? ", t=y" : "", o->sample,
+		        o->sampled_out ? " (sampled out)" : "", dmarc_policy_name(o->disposition));
+		fprintf(out, "%salignment: spf %s (aspf=%s), dkim %s%s%s (adkim=%s)\n", indent,
+		        o->spf_aligned ? "yes" : "no",
+		        o->rec.aspf == DMARC_ALIGN_STRICT ? "s" : "r",
+		        o->dkim_aligned ? "yes" : "no", o->dkim_domain ? " d=" : "",
+		        o->dkim_domain ? o->dkim_domain : "",
+		        o->rec.adkim == DMARC_ALIGN_STRICT ? "s" : "r");
+	}
+	fprintf(out, "%sreason: %s\n", indent, o->reason ? o->reason : "");
+}
+
+static void cli_dmarc_print_text(FILE *out, const struct dmarc_outcome *o, const char *authres)
+{
+	size_t i;
+
+	fprintf(out, "%s %s\n", dmarc_result_name(o->result), dmarc_policy_name(o->disposition));
+	fprintf(out, "from domain: %s (organisational domain %s)\n", o->from_domain,
+	        o->org_domain ? o->org_domain : "-");
+	cli_dmarc_print_one(out, o, "");
+	for (i = 0; i < o->nper_domain; i++) {
+		const struct dmarc_outcome *d = &o->per_domain[i];
+		fprintf(out, "domain %s: %s %s\n", d->from_domain, dmarc_result_name(d->result),
+		        dmarc_policy_name(d->disposition));
+		cli_dmarc_print_one(out, d, "  ");
+	}
+	if (authres != NULL)
+		fprintf(out, "Authentication-Results: %s\n", authres);
+}
+
+int cli_dmarc(int argc, char **argv)
+{
+	struct cli_dns d = { 0 };
+	struct dmarc_request req = { .sample = -1 };
+	struct dmarc_dkim dkim[CLI_DMARC_MAX_DKIM];
+	const char *from[DMARC_MAX_FROM_DOMAINS];
+	const char *from_value = NULL, *psl_file = NULL, *spf_result = NULL;
+	struct cli_dmarc_run run = { 0 };
+	struct orgdomain *psl = NULL;
+	struct arena *a;
+	bool json = false;
+	size_t nfrom = 0, ndkim = 0;
+	int i, rc, ret = CLI_EXIT_OK;
+
+	for (i = 1; i < argc; i++) {
+		const char *opt = argv[i], *val;
+		rc = cli_dns_option(&d, argc, argv, &i);
+		if (rc < 0)
+			return CLI_EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+			cli_dmarc_usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		if (strcmp(opt, "--json") == 0) {
+			json = true;
+			continue;
+		}
+		if (strcmp(opt, "--from-domain") != 0 && strcmp(opt, "--from") != 0 &&
+		    strcmp(opt, "--spf-domain") != 0 && strcmp(opt, "--spf") != 0 &&
+		    strcmp(opt, "--dkim") != 0 && strcmp(opt, "--sample") != 0 &&
+		    strcmp(opt, "--psl") != 0)
+			return cli_usage_error("dmarc", "unknown option '%s'", opt);
+		if (i + 1 >= argc)
+			return cli_usage_error("dmarc", "%s needs a value", opt);
+		val = argv[++i];
+		if (strcmp(opt, "--from-domain") == 0) {
+			if (nfrom >= DMARC_MAX_FROM_DOMAINS)
+				return cli_usage_error("dmarc", "at most %d --from-domain",
+				                       DMARC_MAX_FROM_DOMAINS);
+			from[nfrom++] = val;
+		} else if (strcmp(opt, "--from") == 0) {
+			from_value = val;
+		} else if (strcmp(opt, "--spf-domain") == 0) {
+			req.spf_domain = val;
+		} else if (strcmp(opt, "--spf") == 0) {
+			spf_result = val;
+			if (spf_result_parse(val, &req.spf) < 0)
+				return cli_usage_error("dmarc", "--spf: not an SPF result: '%s'",
+				                       val);
+		} else if (strcmp(opt, "--dkim") == 0) {
+			const char *colon = strrchr(val, ':');
+			if (ndkim >= CLI_DMARC_MAX_DKIM)
+				return cli_usage_error("dmarc", "at most %d --dkim",
+				                       CLI_DMARC_MAX_DKIM);
+			if (colon == NULL || colon == val ||
+			    cli_dmarc_dkim_result(colon + 1, &dkim[ndkim].result) < 0)
+				return cli_usage_error("dmarc", "--dkim: not DOMAIN:RESULT: '%s'",
+				                       val);
+			/* the domain part is cut off in place: argv is ours */
+			argv[i][colon - val] = '\0';
+			dkim[ndkim++].domain = val;
+		} else if (strcmp(opt, "--sample") == 0) {
+			uint64_t n;
+			if (str_to_u64(val, strlen(val), 0, 99, &n) < 0)
+				return cli_usage_error("dmarc", "--sample: a number 0-99, not '%s'",
+				                       val);
+			req.sample = (int)n;
+		} else {
+			psl_file = val;
+		}
+	}
+	if ((nfrom == 0) == (from_value == NULL))
+		return cli_usage_error("dmarc", "give --from-domain or --from (one of them)");
+	if ((req.spf_domain == NULL) != (spf_result == NULL))
+		return cli_usage_error("dmarc", "--spf-domain and --spf go together");
+	if (spf_result == NULL)
+		req.spf = SPF_NONE;
+	if (psl_file != NULL) {
+		struct sx_err err = { 0 };
+		psl = orgdomain_load(psl_file, false, &err);
+		if (psl == NULL)
+			return cli_usage_error("dmarc", "--psl: %s", err.msg);
+		req.psl = psl;
+	}
+	a = arena_new();
+	if (a == NULL) {
+		fprintf(stderr, "smexop dmarc: out of memory\n");
+		orgdomain_free(psl);
+		return 1;
+	}
+	if (from_value != NULL) {
+		struct address_from af;
+		if (address_from_value(a, from_value, strlen(from_value), &af) != ADDRESS_FROM_OK) {
+			/* a From the evaluation cannot use: permerror, as for a message */
+			if (json) {
+				fputs("{\"result\":\"permerror\",\"disposition\":\"none\","
+				      "\"reason\":",
+				      stdout);
+				cli_json_string(stdout, af.why);
+				fputs("}\n", stdout);
+			} else {
+				printf("permerror none\nreason: From: %s\n", af.why);
+			}
+			goto out;
+		}
+		req.from_domains = af.domains;
+		req.nfrom = af.ndomains;
+	} else {
+		req.from_domains = from;
+		req.nfrom = nfrom;
+	}
+	req.dkim = dkim;
+	req.ndkim = ndkim;
+	if (cli_dns_open(&d, "dmarc") < 0) {
+		ret = CLI_EXIT_USAGE;
+		goto out;
+	}
+	run.base = d.base;
+	if (dmarc_check_start(d.dns, d.base, a, &req, cli_dmarc_done, &run) == NULL) {
+		fprintf(stderr, "smexop dmarc: out of memory\n");
+		ret = 1;
+		goto out;
+	}
+	event_base_dispatch(d.base);
+	if (!run.done) {
+		fprintf(stderr, "smexop dmarc: the evaluation did not finish\n");
+		ret = 1;
+		goto out;
+	}
+	{
+		const char *authres = dmarc_authres(a, run.o);
+		if (json)
+			cli_dmarc_print_json(stdout, run.o, authres);
+		else
+			cli_dmarc_print_text(stdout, run.o, authres);
+	}
+out:
+	arena_free(a);
+	cli_dns_close(&d);
+	orgdomain_free(psl);
+	return ret;
+}
