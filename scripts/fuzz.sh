@@ -19,7 +19,7 @@ passed=0 failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for bin in "$build"/tests/fuzz/fuzz_*; do
-	[ -x "$bin" ] || continue
+	[ -f "$bin" ] && [ -x "$bin" ] || continue
 	name=$(basename "$bin"); name=${name#fuzz_}
 	seeds=tests/fuzz/corpus/$name
 	corpus="$work/$name"
