@@ -686,10 +686,16 @@ const char *config_type_name(const struct config_entry *e, char *out, size_t out
 		[CONFIG_HOSTPORT] = "host:port", [CONFIG_LIST] = "list",
 		[CONFIG_SECTION] = "section",    [CONFIG_OBJLIST] = "list of objects",
 	};
-	char item[64];
+	static const char *const plurals[] = {
+		[CONFIG_BOOL] = "bools",         [CONFIG_INT] = "integers",
+		[CONFIG_SIZE] = "sizes",         [CONFIG_DURATION] = "durations",
+		[CONFIG_STRING] = "strings",     [CONFIG_PATH] = "paths",
+		[CONFIG_ENUM] = "words",         [CONFIG_IP] = "IP addresses",
+		[CONFIG_HOSTPORT] = "host:port",
+	};
 
-	if (e->type == CONFIG_LIST && e->item != NULL)
-		snprintf(out, outsize, "list of %s", config_type_name(e->item, item, sizeof(item)));
+	if (e->type == CONFIG_LIST && e->item != NULL && e->item->type <= CONFIG_HOSTPORT)
+		snprintf(out, outsize, "list of %s", plurals[e->item->type]);
 	else
 		snprintf(out, outsize, "%s", names[e->type]);
 	return out;

@@ -86,6 +86,7 @@ struct config_server {
 struct config_log {
 	int level;  /* enum log_level */
 	int target; /* enum log_target */
+	CONFIG_LIST(const char *) debug;
 };
 
 struct config_dns {

@@ -95,6 +95,13 @@ static const struct config_schema server_schema = {
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const log_targets[] = { "stderr", "syslog", NULL };
 
+static const struct config_entry log_module_item = {
+	.name = "module",
+	.type = CONFIG_STRING,
+	.min = 1,
+	.max = 32,
+};
+
 static const struct config_entry log_entries[] = {
 	{ .name = "level",
 	  .type = CONFIG_ENUM,
@@ -108,6 +115,13 @@ static const struct config_entry log_entries[] = {
 	  .def = "stderr",
 	  .words = log_targets,
 	  .doc = "Where log lines go: standard error, or syslog with the mail facility." },
+	{ .name = "debug",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_log, debug),
+	  .def = "[]",
+	  .max = 64,
+	  .item = &log_module_item,
+	  .doc = "Modules that log at debug level whatever the level says, e.g. [spf, dns]." },
 };
 
 static const struct config_schema log_schema = {

@@ -123,6 +123,10 @@ static void test_good(void **state)
 		{ "log:\n  level: debug\n  target: syslog\n", "log.level", "\"debug\"" },
 		{ "log:\n  level: debug\n  target: syslog\n", "log.target", "\"syslog\"" },
 		{ "log: {level: WARN}\n", "log.level", "\"warn\"" },
+		/* list of strings */
+		{ "", "log.debug", "[]" },
+		{ "log:\n  debug: [spf, \"dns\"]\n", "log.debug", "[\"spf\",\"dns\"]" },
+		{ "log:\n  debug:\n    - smtp\n", "log.debug", "[\"smtp\"]" },
 		/* bool */
 		{ "dns:\n  dnssec: false\n", "dns.dnssec", "false" },
 		{ "dns:\n  dnssec: no\n", "dns.dnssec", "false" },
@@ -346,6 +350,10 @@ static void test_bad(void **state)
 		  "2:13: dns.servers[0]: expected HOST or HOST:PORT" },
 		{ "dns:\n  servers: 1.1.1.1\n", "2:12: dns.servers: expected a list" },
 		{ many_servers, "2:12: dns.servers: must have 0 to 16 items" },
+		/* list of strings */
+		{ "log:\n  debug: [spf, \"\"]\n", "2:16: log.debug[1]: must not be empty" },
+		{ "log:\n  debug: [[spf]]\n", "2:11: log.debug[0]: expected a string" },
+		{ "log:\n  debug: spf\n", "2:10: log.debug: expected a list" },
 		/* string and path */
 		{ "server:\n  hostname: \"\"\n", "2:13: server.hostname: must not be empty" },
 		{ long_yaml, "2:13: server.hostname: must be 1 to 253 characters long" },
@@ -480,7 +488,7 @@ static void test_roundtrip(void **state)
 	static const char *const inputs[] = {
 		"",
 		"server: {hostname: \"mx \\\"1\\\".example\", authserv_id: a.example}\n"
-		"log: {level: error, target: syslog}\n"
+		"log: {level: error, target: syslog, debug: [spf, 'it''s']}\n"
 		"dns: {servers: ['[2001:db8::53]:5353', 192.0.2.1, ns.example], zone_file: /z, "
 		"timeout: 1500ms, dnssec: false}\n"
 		"spf: {max_dns_terms: 7, timeout: 1m30s, receiver: r.example}\n"
