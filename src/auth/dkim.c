@@ -25,12 +25,7 @@
 struct key_slot {
 	struct dkim_query q;
 	bool done;
-	enum dkim_result result; /* DKIM_NONE when the key is usable */
-	enum dkim_reason reason;
-	const char *why;
-	struct dkim_key key;
-	EVP_PKEY *pk;
-	unsigned bits;
+	struct dkim_key_state ks;
 };
 
 struct sig_state {
@@ -103,18 +98,48 @@ static void md_sink(void *ctx, const void *p, size_t n)
 		c->failed = true;
 }
 
-int dkim_header_digest(const struct raw_message *msg, const struct dkim_sig *sig,
-                       const char *sig_field, size_t sig_len, size_t value_off, uint8_t digest[32])
+int dkim_digest_fields(const struct raw_field *const *fields, size_t n, enum dkim_canon c,
+                       const char *sig_field, size_t sig_len, size_t b_start, size_t b_end,
+                       uint8_t digest[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	struct md_sink_ctx mc = { md, false };
-	size_t i, j, nth, bs = value_off + sig->b_start, be = value_off + sig->b_end;
 	unsigned dlen = 0;
 	char *copy = NULL;
+	size_t i;
 	int rc = -1;
 
 	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 		goto out;
+	for (i = 0; i < n; i++)
+		dkim_canon_header(c, fields[i]->raw, fields[i]->raw_len - fields[i]->eol_len, true,
+		                  md_sink, &mc);
+	/* the signature field with b= emptied, no final CRLF */
+	if (b_start > b_end || b_end > sig_len)
+		goto out;
+	copy = malloc(sig_len - (b_end - b_start) + 1);
+	if (copy == NULL)
+		goto out;
+	memcpy(copy, sig_field, b_start);
+	memcpy(copy + b_start, sig_field + b_end, sig_len - b_end);
+	dkim_canon_header(c, copy, sig_len - (b_end - b_start), false, md_sink, &mc);
+	if (!mc.failed && EVP_DigestFinal_ex(md, digest, &dlen) == 1 && dlen == 32)
+		rc = 0;
+out:
+	free(copy);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int dkim_header_digest(const struct raw_message *msg, const struct dkim_sig *sig,
+                       const char *sig_field, size_t sig_len, size_t value_off, uint8_t digest[32])
+{
+	const struct raw_field **fields = NULL;
+	size_t i, j, nth, n = 0;
+	int rc;
+
+	if (sig->nh > 0 && (fields = malloc(sig->nh * sizeof(*fields))) == NULL)
+		return -1;
 	for (i = 0; i < sig->nh; i++) {
 		const char *name = sig->h[i];
 		size_t nl = strlen(name);
@@ -125,23 +150,11 @@ int dkim_header_digest(const struct raw_message *msg, const struct dkim_sig *sig
 				nth++;
 		f = raw_find_from_bottom(msg, name, nl, nth, NULL);
 		if (f != NULL)
-			dkim_canon_header(sig->hcanon, f->raw, f->raw_len - f->eol_len, true,
-			                  md_sink, &mc);
+			fields[n++] = f;
 	}
-	/* the signature field with b= emptied, no final CRLF */
-	if (bs > be || be > sig_len)
-		goto out;
-	copy = malloc(sig_len - (be - bs) + 1);
-	if (copy == NULL)
-		goto out;
-	memcpy(copy, sig_field, bs);
-	memcpy(copy + bs, sig_field + be, sig_len - be);
-	dkim_canon_header(sig->hcanon, copy, sig_len - (be - bs), false, md_sink, &mc);
-	if (!mc.failed && EVP_DigestFinal_ex(md, digest, &dlen) == 1 && dlen == 32)
-		rc = 0;
-out:
-	free(copy);
-	EVP_MD_CTX_free(md);
+	rc = dkim_digest_fields(fields, n, sig->hcanon, sig_field, sig_len,
+	                        value_off + sig->b_start, value_off + sig->b_end, digest);
+	free(fields);
 	return rc;
 }
 
@@ -317,38 +330,39 @@ size_t dkim_verify_queries(struct dkim_verify *v, struct dkim_query *const **lis
 
 /* ---- answers ---------------------------------------------------------- */
 
-static void slot_error(struct key_slot *k, enum dkim_result r, enum dkim_reason reason,
-                       const char *why)
+static void key_error(struct dkim_key_state *k, enum dkim_result r, enum dkim_reason reason,
+                      const char *why)
 {
 	k->result = r;
 	k->reason = reason;
 	k->why = why;
 }
 
-static void take_answer(struct dkim_verify *v, struct key_slot *k, const struct dns_answer *ans)
+void dkim_key_state_answer(struct dkim_key_state *k, struct arena *a, const struct dns_answer *ans)
 {
 	const char *first_why = NULL;
 	size_t i;
 
+	memset(k, 0, sizeof(*k));
 	switch (ans->status) {
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
 	case DNS_NODATA:
-		slot_error(k, DKIM_PERMERROR, DKIM_R_NO_KEY, NULL);
+		key_error(k, DKIM_PERMERROR, DKIM_R_NO_KEY, NULL);
 		return;
 	case DNS_BADNAME:
-		slot_error(k, DKIM_PERMERROR, DKIM_R_NO_KEY, "no key (name cannot be queried)");
+		key_error(k, DKIM_PERMERROR, DKIM_R_NO_KEY, "no key (name cannot be queried)");
 		return;
 	case DNS_SERVFAIL:
-		slot_error(k, DKIM_TEMPERROR, DKIM_R_DNS, "key lookup failed (SERVFAIL)");
+		key_error(k, DKIM_TEMPERROR, DKIM_R_DNS, "key lookup failed (SERVFAIL)");
 		return;
 	case DNS_TIMEOUT:
-		slot_error(k, DKIM_TEMPERROR, DKIM_R_DNS, "key lookup timed out");
+		key_error(k, DKIM_TEMPERROR, DKIM_R_DNS, "key lookup timed out");
 		return;
 	case DNS_NOMEM:
 	default:
-		slot_error(k, DKIM_TEMPERROR, DKIM_R_DNS, "key lookup failed");
+		key_error(k, DKIM_TEMPERROR, DKIM_R_DNS, "key lookup failed");
 		return;
 	}
 	/* several TXT records: the first that parses (RFC 6376 leaves it open) */
@@ -358,15 +372,14 @@ static void take_answer(struct dkim_verify *v, struct key_slot *k, const struct 
 
 		if (rr->type != DNS_T_TXT)
 			continue;
-		if (dkim_key_parse(&k->key, v->arena, rr->u.txt.data, rr->u.txt.len, &why) == 0) {
+		if (dkim_key_parse(&k->key, a, rr->u.txt.data, rr->u.txt.len, &why) == 0) {
 			k->result = DKIM_NONE;
 			if (!k->key.revoked) {
-				k->pk = dkim_key_pkey(&k->key, v->arena, &k->bits, &why);
+				k->pk = dkim_key_pkey(&k->key, a, &k->bits, &why);
 				if (k->pk == NULL) {
-					slot_error(k, DKIM_PERMERROR, DKIM_R_KEY_SYNTAX,
-					           arena_printf(v->arena,
-					                        "key record syntax error (%s)",
-					                        why));
+					key_error(
+					    k, DKIM_PERMERROR, DKIM_R_KEY_SYNTAX,
+					    arena_printf(a, "key record syntax error (%s)", why));
 					return;
 				}
 			}
@@ -376,10 +389,29 @@ static void take_answer(struct dkim_verify *v, struct key_slot *k, const struct 
 			first_why = why;
 	}
 	if (first_why == NULL)
-		slot_error(k, DKIM_PERMERROR, DKIM_R_NO_KEY, NULL);
+		key_error(k, DKIM_PERMERROR, DKIM_R_NO_KEY, NULL);
 	else
-		slot_error(k, DKIM_PERMERROR, DKIM_R_KEY_SYNTAX,
-		           arena_printf(v->arena, "key record syntax error (%s)", first_why));
+		key_error(k, DKIM_PERMERROR, DKIM_R_KEY_SYNTAX,
+		          arena_printf(a, "key record syntax error (%s)", first_why));
+}
+
+enum dkim_reason dkim_key_state_check(const struct dkim_key_state *k, enum dkim_alg alg,
+                                      struct arena *a, const char **why)
+{
+	*why = NULL;
+	if (k->key.revoked)
+		return DKIM_R_KEY_REVOKED;
+	if ((alg == DKIM_ALG_ED25519_SHA256) != (k->key.type == DKIM_KEY_ED25519))
+		return DKIM_R_KEY_TYPE;
+	if (k->key.has_h && !k->key.h_sha256)
+		return DKIM_R_KEY_HASH;
+	if (!k->key.email)
+		return DKIM_R_KEY_SERVICE;
+	if (k->key.type == DKIM_KEY_RSA && k->bits < DKIM_MIN_RSA_BITS) {
+		*why = arena_printf(a, "key too small (%u bits)", k->bits);
+		return DKIM_R_KEY_TOO_SMALL;
+	}
+	return DKIM_R_OK;
 }
 
 int dkim_verify_answer(struct dkim_verify *v, const char *name, const struct dns_answer *ans)
@@ -393,7 +425,7 @@ int dkim_verify_answer(struct dkim_verify *v, const char *name, const struct dns
 			continue;
 		k->q.answered = true;
 		k->done = true;
-		take_answer(v, k, ans);
+		dkim_key_state_answer(&k->ks, v->arena, ans);
 		return 0;
 	}
 	return -1;
@@ -424,35 +456,22 @@ static void check_sig(struct dkim_verify *v, struct sig_state *s)
 	uint8_t digest[32];
 	int ok;
 
-	if (k->result != DKIM_NONE) {
-		set_result(s, k->result, k->reason, k->why);
+	enum dkim_reason kr;
+	const char *why;
+
+	if (k->ks.result != DKIM_NONE) {
+		set_result(s, k->ks.result, k->ks.reason, k->ks.why);
 		return;
 	}
-	s->res->testing = k->key.testing;
-	s->res->key_bits = k->bits;
-	if (k->key.revoked) {
-		set_result(s, DKIM_PERMERROR, DKIM_R_KEY_REVOKED, NULL);
+	s->res->testing = k->ks.key.testing;
+	s->res->key_bits = k->ks.bits;
+	kr = dkim_key_state_check(&k->ks, sig->alg, v->arena, &why);
+	if (kr != DKIM_R_OK) {
+		set_result(s, DKIM_PERMERROR, kr, why);
 		return;
 	}
-	if ((sig->alg == DKIM_ALG_ED25519_SHA256) != (k->key.type == DKIM_KEY_ED25519)) {
-		set_result(s, DKIM_PERMERROR, DKIM_R_KEY_TYPE, NULL);
-		return;
-	}
-	if (k->key.has_h && !k->key.h_sha256) {
-		set_result(s, DKIM_PERMERROR, DKIM_R_KEY_HASH, NULL);
-		return;
-	}
-	if (!k->key.email) {
-		set_result(s, DKIM_PERMERROR, DKIM_R_KEY_SERVICE, NULL);
-		return;
-	}
-	if (k->key.strict && str_casecmp(sig->i_domain, sig->d) != 0) {
+	if (k->ks.key.strict && str_casecmp(sig->i_domain, sig->d) != 0) {
 		set_result(s, DKIM_PERMERROR, DKIM_R_KEY_STRICT, NULL);
-		return;
-	}
-	if (k->key.type == DKIM_KEY_RSA && k->bits < DKIM_MIN_RSA_BITS) {
-		set_result(s, DKIM_PERMERROR, DKIM_R_KEY_TOO_SMALL,
-		           arena_printf(v->arena, "key too small (%u bits)", k->bits));
 		return;
 	}
 	bh = v->body_failed ? NULL : dkim_body_hashes_get(v->bh, s->bh, &bh_len, &clen);
@@ -477,7 +496,7 @@ static void check_sig(struct dkim_verify *v, struct sig_state *s)
 		set_result(s, DKIM_TEMPERROR, DKIM_R_INTERNAL, NULL);
 		return;
 	}
-	ok = dkim_crypto_verify(k->pk, sig->alg, digest, sig->b, sig->b_len);
+	ok = dkim_crypto_verify(k->ks.pk, sig->alg, digest, sig->b, sig->b_len);
 	if (ok < 0) {
 		set_result(s, DKIM_TEMPERROR, DKIM_R_INTERNAL, "crypto library failure");
 		return;
@@ -486,10 +505,10 @@ static void check_sig(struct dkim_verify *v, struct sig_state *s)
 		set_result(s, DKIM_FAIL, DKIM_R_SIGNATURE, NULL);
 		return;
 	}
-	if (k->key.type == DKIM_KEY_RSA && k->bits < v->opts.min_rsa_bits) {
+	if (k->ks.key.type == DKIM_KEY_RSA && k->ks.bits < v->opts.min_rsa_bits) {
 		set_result(s, DKIM_POLICY, DKIM_R_KEY_POLICY,
 		           arena_printf(v->arena, "key smaller than local minimum (%u < %u bits)",
-		                        k->bits, v->opts.min_rsa_bits));
+		                        k->ks.bits, v->opts.min_rsa_bits));
 		return;
 	}
 	set_result(s, DKIM_PASS, DKIM_R_OK, NULL);
@@ -531,8 +550,8 @@ void dkim_verify_abort(struct dkim_verify *v, const char *why)
 		if (k->done)
 			continue;
 		k->done = true;
-		slot_error(k, DKIM_TEMPERROR, DKIM_R_DNS,
-		           why != NULL ? why : "key lookup timed out");
+		key_error(&k->ks, DKIM_TEMPERROR, DKIM_R_DNS,
+		          why != NULL ? why : "key lookup timed out");
 	}
 	finish(v);
 }

@@ -35,12 +35,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/dkim_key.h"
 #include "auth/dkim_sig.h"
 #include "core/dns.h"
 
 struct arena;
 struct event_base;
 struct evp_pkey_st;
+struct raw_field;
 struct raw_message;
 
 enum dkim_result {
@@ -150,6 +152,43 @@ void dkim_verify_cancel(struct dkim_verify_job *job);
  */
 int dkim_header_digest(const struct raw_message *msg, const struct dkim_sig *sig,
                        const char *sig_field, size_t sig_len, size_t value_off, uint8_t digest[32]);
+
+/*
+ * dkim_digest_fields - the core of dkim_header_digest, for callers that
+ * pick the fields themselves (ARC seals take them by instance, not by
+ * name): SHA-256 of fields[0..n), each canonicalised as c says and ended
+ * with CRLF, then of sig_field[0..sig_len) with [b_start, b_end) removed
+ * and no CRLF.  0 or -1.
+ */
+int dkim_digest_fields(const struct raw_field *const *fields, size_t n, enum dkim_canon c,
+                       const char *sig_field, size_t sig_len, size_t b_start, size_t b_end,
+                       uint8_t digest[32]);
+
+/*
+ * A public key fetched from DNS, shared by DKIM and ARC verification.
+ * dkim_key_state_answer() reads the TXT answer for s._domainkey.d: the
+ * first record that parses is used; DNS errors and unusable records give
+ * result and reason (result DKIM_NONE: a key is there, maybe revoked).
+ */
+struct dkim_key_state {
+	enum dkim_result result; /* DKIM_NONE when a key record was read */
+	enum dkim_reason reason;
+	const char *why;
+	struct dkim_key key;
+	struct evp_pkey_st *pk; /* NULL when revoked */
+	unsigned bits;
+};
+
+void dkim_key_state_answer(struct dkim_key_state *k, struct arena *a, const struct dns_answer *ans);
+
+/*
+ * dkim_key_state_check - whether the key may verify a signature made with
+ * alg: not revoked, k= matching a=, a= allowed by h=, s= covering email,
+ * RSA of at least DKIM_MIN_RSA_BITS.  DKIM_R_OK, or the reason with *why
+ * (an arena string when it names the size).
+ */
+enum dkim_reason dkim_key_state_check(const struct dkim_key_state *k, enum dkim_alg alg,
+                                      struct arena *a, const char **why);
 
 /* dkim_crypto_verify - 1 when sig is a valid signature of the header
  * digest by pkey for alg, 0 when not, -1 on a library failure */

@@ -155,8 +155,9 @@ static bool in_domain(const char *dom, const char *d)
 	return dl > n && dom[dl - n - 1] == '.' && str_casecmp(dom + dl - n, d) == 0;
 }
 
-/* parse_h - split h= on ':' (FWS around names allowed) */
-static int parse_h(struct dkim_sig *sig, struct arena *a, const struct dkim_tag *t)
+/* parse_h - split h= on ':' (FWS around names allowed); with skip_empty
+ * an empty name is dropped instead of refused (ARC) */
+static int parse_h(struct dkim_sig *sig, struct arena *a, const struct dkim_tag *t, bool skip_empty)
 {
 	size_t pos = 0, n = 0, i, max = 1;
 
@@ -177,8 +178,14 @@ static int parse_h(struct dkim_sig *sig, struct arena *a, const struct dkim_tag 
 			s++;
 		while (e > s && dkim_is_fws((unsigned char)t->value[e - 1]))
 			e--;
-		if (s == e)
+		if (s == e && !skip_empty)
 			return -1;
+		if (s == e) {
+			if (colon == NULL)
+				break;
+			pos = end + 1;
+			continue;
+		}
 		for (i = s; i < e; i++) {
 			unsigned char c = (unsigned char)t->value[i];
 			if (c < 0x21 || c > 0x7e)
@@ -257,16 +264,25 @@ static int number(const struct dkim_tag *t, uint64_t max, uint64_t *out)
 int dkim_sig_parse(struct dkim_sig *sig, struct arena *a, const char *value, size_t len,
                    enum dkim_reason *reason, const char **why)
 {
+	return dkim_sig_parse_flags(sig, a, value, len, 0, reason, why);
+}
+
+int dkim_sig_parse_flags(struct dkim_sig *sig, struct arena *a, const char *value, size_t len,
+                         unsigned flags, enum dkim_reason *reason, const char **why)
+{
+	/* the first is v= for DKIM, i= for ARC */
 	static const char *const required[] = { "v", "a", "b", "bh", "d", "h", "s" };
 	static const char *const missing[] = {
 		"missing tag v=", "missing tag a=", "missing tag b=", "missing tag bh=",
 		"missing tag d=", "missing tag h=", "missing tag s="
 	};
+	bool arc = (flags & DKIM_SIG_ARC) != 0;
 	struct dkim_tag_list *list;
 	const struct dkim_tag *t;
 	const char *err;
 	size_t i;
 	char *at;
+	uint64_t inst;
 
 	memset(sig, 0, sizeof(*sig));
 	*reason = DKIM_R_OK;
@@ -281,10 +297,18 @@ int dkim_sig_parse(struct dkim_sig *sig, struct arena *a, const char *value, siz
 		sig->d = arena_strndup(a, t->value, t->value_len);
 	if ((t = dkim_tag_find(list, "s")) != NULL)
 		sig->s = arena_strndup(a, t->value, t->value_len);
-	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+	if (arc) {
+		t = dkim_tag_find(list, "i");
+		if (t == NULL)
+			FAIL(DKIM_R_SYNTAX, "missing tag i=");
+		if (number(t, DKIM_SIG_ARC_MAX_INSTANCE, &inst) < 0 || inst == 0)
+			FAIL(DKIM_R_SYNTAX, "bad tag i=");
+		sig->instance = (unsigned)inst;
+	}
+	for (i = arc ? 1 : 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (dkim_tag_find(list, required[i]) == NULL)
 			FAIL(i == 0 ? DKIM_R_VERSION : DKIM_R_SYNTAX, missing[i]);
-	if (!dkim_tag_is(dkim_tag_find(list, "v"), "1"))
+	if (!arc && !dkim_tag_is(dkim_tag_find(list, "v"), "1"))
 		FAIL(DKIM_R_VERSION, "unsupported version");
 
 	t = dkim_tag_find(list, "a");
@@ -317,15 +341,15 @@ int dkim_sig_parse(struct dkim_sig *sig, struct arena *a, const char *value, siz
 
 	if (decode_b64(a, dkim_tag_find(list, "bh"), &sig->bh, &sig->bh_len) < 0)
 		FAIL(DKIM_R_SYNTAX, "bad tag bh=");
-	if (parse_h(sig, a, dkim_tag_find(list, "h")) < 0)
+	if (parse_h(sig, a, dkim_tag_find(list, "h"), arc) < 0)
 		FAIL(DKIM_R_SYNTAX, "bad tag h=");
 	for (i = 0; i < sig->nh; i++)
 		if (str_casecmp(sig->h[i], "from") == 0)
 			break;
-	if (i == sig->nh)
+	if (i == sig->nh && !arc)
 		FAIL(DKIM_R_FROM_NOT_SIGNED, "From not signed");
 
-	sig->hcanon = sig->bcanon = DKIM_CANON_SIMPLE;
+	sig->hcanon = sig->bcanon = arc ? DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE;
 	if ((t = dkim_tag_find(list, "c")) != NULL && parse_canon(sig, t) < 0)
 		FAIL(DKIM_R_CANON, "unsupported canonicalization");
 	if ((t = dkim_tag_find(list, "q")) != NULL && !query_ok(t))
@@ -347,6 +371,8 @@ int dkim_sig_parse(struct dkim_sig *sig, struct arena *a, const char *value, siz
 	}
 	if (sig->has_t && sig->has_x && sig->x < sig->t)
 		FAIL(DKIM_R_TIMESTAMPS, "x= before t=");
+	if (arc)
+		return 0;
 
 	if ((t = dkim_tag_find(list, "i")) != NULL) {
 		sig->i = qp_decode(a, t);

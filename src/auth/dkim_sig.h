@@ -86,6 +86,7 @@ struct dkim_sig {
 	/* where the b= value lies in the parsed text: [b_start, b_end) is what
 	 * is removed before hashing (everything after "b=" up to ';' or the end) */
 	size_t b_start, b_end;
+	unsigned instance; /* DKIM_SIG_ARC: i= (1..DKIM_SIG_ARC_MAX_INSTANCE) */
 };
 
 /*
@@ -95,6 +96,20 @@ struct dkim_sig {
  */
 int dkim_sig_parse(struct dkim_sig *sig, struct arena *a, const char *value, size_t len,
                    enum dkim_reason *reason, const char **why);
+
+/*
+ * DKIM_SIG_ARC - parse an ARC-Message-Signature (RFC 8617 section 4.1.2)
+ * instead: no v=; i= is the instance number (1..50, in sig->instance;
+ * sig->i and sig->i_domain stay NULL); h= need not list From and may be
+ * empty or hold empty names, which sign nothing; c= defaults to
+ * relaxed/relaxed, as dkimpy and the ARC test suite have it.
+ */
+#define DKIM_SIG_ARC              0x1u
+#define DKIM_SIG_ARC_MAX_INSTANCE 50
+
+/* dkim_sig_parse_flags - dkim_sig_parse with DKIM_SIG_* flags */
+int dkim_sig_parse_flags(struct dkim_sig *sig, struct arena *a, const char *value, size_t len,
+                         unsigned flags, enum dkim_reason *reason, const char **why);
 
 /* dkim_domain_check - d= / s= syntax: labels of [A-Za-z0-9_-], 1..63 long,
  * at most 253 in all; 0 or -1 */

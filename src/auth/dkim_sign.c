@@ -353,8 +353,8 @@ static char **build_h(struct arena *a, const struct raw_message *msg,
 	return h;
 }
 
-static int sign_digest(const struct dkim_signer *s, const uint8_t digest[32], uint8_t *sig,
-                       size_t *sig_len)
+int dkim_sign_digest(const struct dkim_signer *s, const uint8_t digest[32], uint8_t *sig,
+                     size_t *sig_len)
 {
 	int rc = -1;
 
@@ -471,7 +471,8 @@ static int one_signature(struct arena *a, const struct raw_message *msg,
 	sig_len = (size_t)EVP_PKEY_get_size(s->pkey);
 	sigbytes = arena_alloc(a, sig_len + 1);
 	b64 = arena_alloc(a, 4 * ((sig_len + 2) / 3) + 1);
-	if (sigbytes == NULL || b64 == NULL || sign_digest(s, digest, sigbytes, &sig_len) < 0) {
+	if (sigbytes == NULL || b64 == NULL ||
+	    dkim_sign_digest(s, digest, sigbytes, &sig_len) < 0) {
 		sx_err_set(err, "signing failed");
 		goto out;
 	}

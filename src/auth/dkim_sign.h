@@ -68,6 +68,12 @@ int dkim_sign(struct arena *a, const struct raw_message *msg, const struct dkim_
               size_t nsigners, const struct dkim_sign_options *opts, struct buf *out,
               struct sx_err *err);
 
+/* dkim_sign_digest - sign a SHA-256 header digest with s's key (RSA
+ * PKCS#1 v1.5, or Ed25519 over the digest, RFC 8463); sig must hold
+ * EVP_PKEY_get_size() bytes, *sig_len is set.  0 or -1.  Shared with ARC. */
+int dkim_sign_digest(const struct dkim_signer *s, const uint8_t digest[32], uint8_t *sig,
+                     size_t *sig_len);
+
 /* dkim_keygen - a new key: "rsa" (bits 1024..4096) or "ed25519"; NULL with err */
 struct evp_pkey_st *dkim_keygen(struct arena *a, const char *type, unsigned bits,
                                 struct sx_err *err);
