@@ -99,10 +99,25 @@ void dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, bool crlf
 
 static const char crlfs[] = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
 
+static void stage_flush(struct dkim_body_canon *c)
+{
+	if (c->staged > 0)
+		c->sink(c->ctx, c->stage, c->staged);
+	c->staged = 0;
+}
+
 static void out(struct dkim_body_canon *c, const void *p, size_t n)
 {
 	c->out_len += n;
-	c->sink(c->ctx, p, n);
+	if (n > sizeof(c->stage) - c->staged) {
+		stage_flush(c);
+		if (n >= sizeof(c->stage)) {
+			c->sink(c->ctx, p, n);
+			return;
+		}
+	}
+	memcpy(c->stage + c->staged, p, n);
+	c->staged += n;
 }
 
 /* flush - data follows: the empty lines seen so far are part of the body */
@@ -192,6 +207,7 @@ void dkim_body_canon_end(struct dkim_body_canon *c)
 	c->empty_lines = 0; /* trailing empty lines are not part of the body */
 	if (c->mode == DKIM_CANON_SIMPLE && c->out_len == 0)
 		out(c, "\r\n", 2); /* an empty body is one CRLF in simple */
+	stage_flush(c);
 }
 
 /* ---- body hashes ------------------------------------------------------ */

@@ -47,6 +47,9 @@ struct dkim_body_canon {
 	bool cr;              /* the last byte seen was a CR */
 	bool wsp;             /* relaxed: white space pending in this line */
 	bool line_data;       /* the current line has data */
+	size_t staged;        /* bytes in stage, not yet given to the sink */
+	char stage[2048];     /* relaxed output comes word by word: hand the sink
+	                         (a hash update) whole blocks instead */
 };
 
 void dkim_body_canon_init(struct dkim_body_canon *c, enum dkim_canon mode, dkim_sink sink,
