@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth/spf.h"
 #include "cli/cli.h"
@@ -85,7 +86,7 @@ static void cli_spf_print_json(FILE *out, const struct spf_outcome *o, const cha
 }
 
 static void cli_spf_print_text(FILE *out, const struct spf_outcome *o, const char *received,
-                               const char *authres)
+                               const char *authserv_id, const char *authres)
 {
 	fprintf(out, "%s\n", spf_result_name(o->result));
 	fprintf(out, "identity: %s %s (sender %s)\n", o->identity, o->domain, o->sender);
@@ -100,7 +101,7 @@ static void cli_spf_print_text(FILE *out, const struct spf_outcome *o, const cha
 	if (received != NULL)
 		fprintf(out, "%s\n", received);
 	if (authres != NULL)
-		fprintf(out, "Authentication-Results: %s\n", authres);
+		fprintf(out, "Authentication-Results: %s; %s\n", authserv_id, authres);
 }
 
 int cli_spf(int argc, char **argv)
@@ -111,6 +112,7 @@ int cli_spf(int argc, char **argv)
 	struct cli_spf_run run = { 0 };
 	const char *ip = NULL, *mail_from = NULL, *helo = NULL;
 	char mf_buf[1024];
+	char host[256] = { 0 };
 	bool json = false;
 	struct arena *a;
 	int i, rc;
@@ -174,6 +176,9 @@ int cli_spf(int argc, char **argv)
 		return cli_usage_error("spf", "--helo: longer than 1024 bytes");
 	req.mail_from = mail_from;
 	req.helo = helo;
+	/* %{r}, Received-SPF and the authserv-id name this host unless told otherwise */
+	if (req.receiver == NULL && gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0')
+		req.receiver = host;
 	spf_limits_default(&lim);
 	if (cli_dns_open(&d, "spf") < 0) {
 		cli_dns_close(&d);
@@ -201,7 +206,8 @@ int cli_spf(int argc, char **argv)
 		if (json)
 			cli_spf_print_json(stdout, run.o, received, authres);
 		else
-			cli_spf_print_text(stdout, run.o, received, authres);
+			cli_spf_print_text(stdout, run.o, received,
+			                   req.receiver ? req.receiver : "localhost", authres);
 	}
 	arena_free(a);
 	cli_dns_close(&d);
