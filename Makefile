@@ -41,7 +41,7 @@ fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: build
-	@bench/spf/run.sh $(BUILD)
+	@for b in bench/*/run.sh; do echo "== $$b"; $$b $(BUILD) || exit 1; done
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

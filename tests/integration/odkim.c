@@ -17,7 +17,7 @@
  *       DNS through the system resolver (/etc/resolv.conf), or with -K from
  *       a file of "NAME TXT-DATA" lines held in memory and handed over by a
  *       key lookup callback (no DNS, no file I/O per message).  -n N verifies
- *       N times and prints the rate instead.
+ *       N times and prints the rate (per CPU second) instead.
  *
  * Never part of smexop; built only when libopendkim-dev is installed.
  */
@@ -306,10 +306,10 @@ static int do_verify(DKIM_LIB *lib, int argc, char **argv, char *msg, size_t len
 		double s;
 		long i, ok = 0;
 
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
 		for (i = 0; i < n; i++)
 			ok += verify_once(lib, msg, len, 0) == 1;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 		s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		printf("%ld verifications (%ld pass) in %.6f s: %.1f/s\n", n, ok, s, (double)n / s);
 		return ok == n ? 0 : 1;
