@@ -11,8 +11,9 @@ free: another run may hold it), and runs the same queries through
     evaluation at a time and with many in flight.
 Every tool keeps a DNS cache across queries as a real receiver would
 (libspf2's cache layer, dnspython's Cache, libunbound's cache), and each
-starts cold.  Prints a table of evaluations/s, the ratios, and how often
-the three agree on the result of a query.
+starts cold.  Prints a table of evaluations per second (wall clock) and
+per CPU second of the tool's own process (NSD not counted: steadier on a
+busy machine), the ratios, and how often the tools agree on each query.
 
 Usage: bench.py --bench-spf PATH [--queries N] [--domains N] [--concurrency N]
 """
@@ -20,6 +21,7 @@ Usage: bench.py --bench-spf PATH [--queries N] [--domains N] [--concurrency N]
 import argparse
 import collections
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -86,17 +88,23 @@ def pyspf_use_server(ip, port):
     spf.DNSLookup = lookup
 
 
+def children_cpu():
+    """children_cpu - CPU seconds used by waited-for child processes so far."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run_pyspf(queries, budget):
-    """run_pyspf - (evaluations/s, results); stops early after budget seconds."""
+    """run_pyspf - (evaluations/s, per CPU-s, results); stops after budget seconds."""
     pyspf_use_server(NSD_IP, NSD_PORT)
     results = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for ip, s, h in queries:
         results.append(spf.query(i=ip, s=s, h=h, querytime=0).check()[0])
         if time.perf_counter() - t0 > budget:
             break
-    dt = time.perf_counter() - t0
-    return len(results) / dt, results
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
+    return len(results) / dt, len(results) / dc, results
 
 
 def run_spfquery(qfile, n, tmp):
@@ -106,9 +114,9 @@ def run_spfquery(qfile, n, tmp):
         f.write("nameserver %s\noptions timeout:2 attempts:1\n" % NSD_IP)
     cmd = ["unshare", "-m", "sh", "-c",
            "mount --bind %s /etc/resolv.conf && exec spfquery -file %s" % (resolv, qfile)]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), children_cpu()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-    dt = time.perf_counter() - t0
+    dt, dc = time.perf_counter() - t0, children_cpu() - c0
     # per query: an optional StartError..EndError block, then four lines:
     # the result ("(invalid)" for a record that fails to compile), the
     # explanation, the comment and the Received-SPF field
@@ -124,18 +132,20 @@ def run_spfquery(qfile, n, tmp):
     if len(results) != n:
         raise RuntimeError("spfquery gave %d results for %d queries (exit %d): %s"
                            % (len(results), n, p.returncode, p.stderr[:300]))
-    return n / dt, results
+    return n / dt, n / dc, results
 
 
 def run_smexop(exe, qfile, n, concurrency, tmp, zone_files=None):
-    """run_smexop - (evaluations/s, results) from bench_spf (zone_files: no DNS server)."""
+    """run_smexop - (evaluations/s, per CPU-s, results) from bench_spf (zone_files: no DNS)."""
     out = os.path.join(tmp, "smexop-%d.txt" % concurrency)
     if zone_files:
         where = [x for f in zone_files for x in ("--dns-zone", f)]
     else:
         where = ["--dns", "%s:%d" % (NSD_IP, NSD_PORT)]
     cmd = [exe] + where + ["--concurrency", str(concurrency), "--out", out, qfile]
+    c0 = children_cpu()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    dc = children_cpu() - c0
     if p.returncode != 0:
         raise RuntimeError("bench_spf exit %d: %s" % (p.returncode, (p.stderr or p.stdout)[:300]))
     rate = None
@@ -146,7 +156,7 @@ def run_smexop(exe, qfile, n, concurrency, tmp, zone_files=None):
         results = [line.strip() for line in f]
     if rate is None or len(results) != n:
         raise RuntimeError("bench_spf: %d results for %d queries: %s" % (len(results), n, p.stdout))
-    return rate, results
+    return rate, n / dc, results
 
 
 def main():
@@ -192,37 +202,38 @@ def main():
 
     print("%d sender domains, %d queries; NSD on %s:%d; best of %d interleaved runs"
           % (args.domains, n, NSD_IP, NSD_PORT, args.runs))
-    best, first, broken = {}, {}, set()
+    best, best_cpu, first, broken = {}, {}, {}, set()
     with NsdServer(zones, ip=NSD_IP, port=NSD_PORT):
         for _ in range(args.runs):
             for name, fn in tools:
                 if name in broken:
                     continue
                 try:
-                    r, res = fn()
+                    r, rc, res = fn()
                 except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
                     print("%s: not measured: %s" % (name, e))
                     broken.add(name)
                     continue
                 best[name] = max(best.get(name, 0.0), r)
+                best_cpu[name] = max(best_cpu.get(name, 0.0), rc)
                 first.setdefault(name, res)
     rows = [(name, best[name], first[name]) for name, _ in tools
             if name in best and name not in broken]
 
     print()
-    print("%-28s %12s %10s" % ("tool", "evals/s", "queries"))
-    for name, rate, res in rows:
-        print("%-28s %12.0f %10d" % (name, rate, len(res)))
+    print("%-28s %12s %14s %9s" % ("tool", "evals/s", "evals/CPU-s", "queries"))
+    for name, r, res in rows:
+        print("%-28s %12.0f %14.0f %9d" % (name, r, best_cpu[name], len(res)))
     rate = {name: r for name, r, _ in rows}
-    lib = next((r for nm, r in rate.items() if nm.startswith("libspf2")), None)
-    py = rate.get("pyspf")
+    lib = next((nm for nm in rate if nm.startswith("libspf2")), None)
     for name, r in rate.items():
         if name.startswith("smexop") and not name.endswith("*"):
             parts = []
-            if lib:
-                parts.append("%.2fx libspf2" % (r / lib))
-            if py:
-                parts.append("%.1fx pyspf" % (r / py))
+            for other, label in ((lib, "libspf2"), ("pyspf" if "pyspf" in rate else None,
+                                                     "pyspf")):
+                if other:
+                    parts.append("%.2fx %s (per CPU-s %.2fx)" % (
+                        r / rate[other], label, best_cpu[name] / best_cpu[other]))
             print("%-28s %s" % (name + ":", ", ".join(parts)))
 
     if any(name.endswith("*") for name in rate):
