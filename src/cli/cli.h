@@ -57,5 +57,6 @@ int cli_config(int argc, char **argv);
 int cli_dns_cmd(int argc, char **argv);
 int cli_dkim(int argc, char **argv);
 int cli_dmarc(int argc, char **argv);
+int cli_arc(int argc, char **argv);
 
 #endif

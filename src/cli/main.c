@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "dns", cli_dns_cmd, "look a name up through smexop's resolver (A, MX, TXT, TLSA ...)" },
 	{ "dkim", cli_dkim, "verify, sign DKIM (RFC 6376, RFC 8463); make keys (dkim keygen)" },
 	{ "dmarc", cli_dmarc, "evaluate DMARC (RFC 7489) from the From domain, SPF and DKIM results" },
+	{ "arc", cli_arc, "validate an ARC chain, add an ARC set (RFC 8617)" },
 	{ "config", cli_config, "check a configuration file (config check FILE)" },
 };
 
