@@ -23,6 +23,8 @@
 #include "core/dns_zone.h"
 #include "core/str.h"
 
+static void dns_ready_cb(evutil_socket_t fd, short what, void *arg);
+
 struct dns *dns_create(struct event_base *base, const struct dns_backend_ops *ops, void *backend,
                        unsigned timeout_ms)
 {
@@ -34,7 +36,43 @@ struct dns *dns_create(struct event_base *base, const struct dns_backend_ops *op
 	dns->ops = ops;
 	dns->backend = backend;
 	dns->timeout_ms = timeout_ms ? timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
+	dns->ready_ev = event_new(base, -1, 0, dns_ready_cb, dns);
+	if (dns->ready_ev == NULL) {
+		free(dns);
+		return NULL;
+	}
 	return dns;
+}
+
+/* dns_cache_clock - libevent's monotonic timer in milliseconds */
+static uint64_t dns_cache_clock(void *arg)
+{
+	struct timeval tv;
+
+	if (event_gettime_monotonic(arg, &tv) < 0)
+		return 0;
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+int dns_cache_attach(struct dns *dns, const struct dns_options *opts)
+{
+	struct dns_cache_opts co = { 0 };
+
+	if (opts->cache_off)
+		return 0;
+	co.max_entries = opts->cache_max_entries;
+	co.max_bytes = opts->cache_max_bytes;
+	co.max_ttl = opts->cache_max_ttl;
+	co.neg_ttl = opts->cache_neg_ttl;
+	co.clock = opts->cache_clock != NULL ? opts->cache_clock : dns_cache_clock;
+	co.clock_arg = opts->cache_clock != NULL ? opts->cache_clock_arg : dns->base;
+	dns->cache = dns_cache_new(&co);
+	return dns->cache != NULL ? 0 : -1;
+}
+
+void dns_cache_stats(const struct dns *dns, struct dns_cache_stats *st)
+{
+	dns_cache_get_stats(dns != NULL ? dns->cache : NULL, st);
 }
 
 struct dns *dns_new(struct event_base *base, const struct dns_options *opts, struct sx_err *err)
@@ -68,8 +106,13 @@ struct dns *dns_new(struct event_base *base, const struct dns_options *opts, str
 		return NULL;
 	}
 	if (dns_unbound_new(dns, opts, err) < 0) {
+		event_free(dns->ready_ev);
 		free(dns);
 		return NULL;
+	}
+	if (dns_cache_attach(dns, opts) < 0) {
+		sx_err_set(err, "out of memory");
+		return dns_free(dns);
 	}
 	return dns;
 }
@@ -85,6 +128,8 @@ static void dns_destroy(struct dns *dns)
 {
 	if (dns->ops != NULL && dns->ops->free != NULL)
 		dns->ops->free(dns);
+	dns_cache_free(dns->cache);
+	event_free(dns->ready_ev);
 	free(dns);
 }
 
@@ -125,12 +170,47 @@ static void query_unlink(struct dns_query *q)
 	q->prev = q->next = NULL;
 }
 
+/* ready_push - queue q for its callback; the first one wakes the drain */
+static void ready_push(struct dns_query *q)
+{
+	struct dns *dns = q->dns;
+
+	q->ready = true;
+	q->ready_seq = ++dns->ready_seq;
+	q->rnext = NULL;
+	q->rprev = dns->ready_tail;
+	if (dns->ready_tail != NULL)
+		dns->ready_tail->rnext = q;
+	else
+		dns->ready_head = q;
+	dns->ready_tail = q;
+	if (q->rprev == NULL)
+		event_active(dns->ready_ev, EV_TIMEOUT, 0);
+}
+
+static void ready_remove(struct dns_query *q)
+{
+	struct dns *dns = q->dns;
+
+	if (!q->ready)
+		return;
+	if (q->rprev != NULL)
+		q->rprev->rnext = q->rnext;
+	else
+		dns->ready_head = q->rnext;
+	if (q->rnext != NULL)
+		q->rnext->rprev = q->rprev;
+	else
+		dns->ready_tail = q->rprev;
+	q->rprev = q->rnext = NULL;
+	q->ready = false;
+}
+
 static void query_free(struct dns_query *q)
 {
 	if (q->deadline != NULL)
 		event_free(q->deadline);
-	if (q->deliver != NULL)
-		event_free(q->deliver);
+	dns_cache_entry_unref(q->hit);
 	arena_free(q->arena);
 	free(q);
 }
@@ -140,8 +220,7 @@ static void query_deliver(struct dns_query *q)
 {
 	struct dns *dns = q->dns;
 
-	event_del(q->deadline);
-	event_del(q->deliver);
+	ready_remove(q);
 	query_unlink(q);
 	dns_hold(dns);
 	q->cb(&q->ans, q->arg);
@@ -149,17 +228,28 @@ static void query_deliver(struct dns_query *q)
 	query_free(q);
 }
 
-static void query_deliver_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * dns_ready_cb - deliver the answers queued so far; those queued by the
+ * callbacks meanwhile wait for the next round, so the loop keeps turning
+ */
+static void dns_ready_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct dns *dns = arg;
+	uint64_t last = dns->ready_seq;
+	struct dns_query *q;
+
 	(void)fd;
 	(void)what;
-	query_deliver(arg);
+	dns_hold(dns);
+	while (!dns->dying && (q = dns->ready_head) != NULL && q->ready_seq <= last)
+		query_deliver(q);
+	if (!dns->dying && dns->ready_head != NULL)
+		event_active(dns->ready_ev, EV_TIMEOUT, 0);
+	dns_release(dns);
 }
 
 void dns_query_answer(struct dns_query *q, const struct dns_answer *ans)
 {
-	static const struct timeval now = { 0, 0 };
-
 	q->ans = *ans;
 	q->ans.qtype = q->type;
 	if (q->ans.qname == NULL)
@@ -168,11 +258,11 @@ void dns_query_answer(struct dns_query *q, const struct dns_answer *ans)
 		q->ans.canonname = q->ans.qname;
 	if (q->ans.count == 0)
 		q->ans.rr = NULL;
-	event_del(q->deadline);
-	if (q->starting)
-		evtimer_add(q->deliver, &now);
-	else
-		query_deliver(q);
+	if (q->deadline != NULL)
+		event_del(q->deadline);
+	if (q->ttl > 0 && q->dns->cache != NULL)
+		(void)dns_cache_put(q->dns->cache, q->name, q->type, &q->ans, q->ttl);
+	ready_push(q);
 }
 
 static void query_deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -188,7 +278,22 @@ static void query_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	ans.status = DNS_TIMEOUT;
 	ans.sec = DNS_SEC_INSECURE;
 	ans.why = "no answer before the deadline";
+	q->ttl = 0;
 	dns_query_answer(q, &ans);
+}
+
+/* query_cached - answer q from the cache when it can; true when it did */
+static bool query_cached(struct dns_query *q)
+{
+	struct dns_cache_entry *e = dns_cache_get(q->dns->cache, q->name, q->type);
+
+	if (e == NULL)
+		return false;
+	q->hit = e;
+	q->ans = *dns_cache_entry_answer(e);
+	q->ans.qname = q->name;
+	ready_push(q);
+	return true;
 }
 
 struct dns_query *dns_lookup(struct dns *dns, const char *name, enum dns_type type, dns_callback cb,
@@ -198,6 +303,7 @@ struct dns_query *dns_lookup(struct dns *dns, const char *name, enum dns_type ty
 	struct dns_answer ans = { 0 };
 	const char *why = NULL;
 	struct timeval tv;
+	bool bad;
 
 	if (dns == NULL || cb == NULL || dns->dying)
 		return NULL;
@@ -208,21 +314,18 @@ struct dns_query *dns_lookup(struct dns *dns, const char *name, enum dns_type ty
 	q->type = type;
 	q->cb = cb;
 	q->arg = arg;
+	bad = name == NULL || dns_name_canon(name, q->name, sizeof(q->name), &why) < 0 ||
+	      q->name[0] == '\0';
+	if (!bad && dns_type_name(type) != NULL && dns->cache != NULL && query_cached(q))
+		goto linked;
 	q->arena = arena_new();
 	q->deadline = evtimer_new(dns->base, query_deadline_cb, q);
-	q->deliver = evtimer_new(dns->base, query_deliver_cb, q);
-	if (q->arena == NULL || q->deadline == NULL || q->deliver == NULL) {
+	if (q->arena == NULL || q->deadline == NULL) {
 		query_free(q);
 		return NULL;
 	}
-	q->next = dns->queries;
-	if (q->next != NULL)
-		q->next->prev = q;
-	dns->queries = q;
-	q->starting = true;
 	ans.sec = DNS_SEC_INSECURE;
-	if (name == NULL || dns_name_canon(name, q->name, sizeof(q->name), &why) < 0 ||
-	    q->name[0] == '\0') {
+	if (bad) {
 		ans.status = DNS_BADNAME;
 		ans.why = why != NULL ? why : "the root name cannot be queried";
 		ans.qname = name != NULL ? arena_strdup(q->arena, name) : "";
@@ -242,10 +345,15 @@ struct dns_query *dns_lookup(struct dns *dns, const char *name, enum dns_type ty
 			q->backend_active = false;
 			ans.status = DNS_SERVFAIL;
 			ans.why = why;
+			q->ttl = 0;
 			dns_query_answer(q, &ans);
 		}
 	}
-	q->starting = false;
+linked:
+	q->next = dns->queries;
+	if (q->next != NULL)
+		q->next->prev = q;
+	dns->queries = q;
 	return q;
 }
 
@@ -255,6 +363,7 @@ void dns_cancel(struct dns_query *q)
 		return;
 	if (q->backend_active && q->dns->ops->cancel != NULL)
 		q->dns->ops->cancel(q->dns, q);
+	ready_remove(q);
 	query_unlink(q);
 	query_free(q);
 }

@@ -19,6 +19,11 @@
  *
  * The answer passed to the callback belongs to the dns layer and is valid
  * only during the callback: dns_answer_dup() copies it into an arena.
+ *
+ * The libunbound backend has a bounded in-process answer cache in front
+ * of it (dns_options.cache_*): answers, NXDOMAIN and NODATA are kept for
+ * their TTL, failures never; a cached answer is still delivered from the
+ * loop, with its TTLs counted down.
  */
 #ifndef SMEXOP_CORE_DNS_H
 #define SMEXOP_CORE_DNS_H
@@ -117,7 +122,22 @@ struct dns_options {
 	const char *zone_file;    /* non-NULL: in-memory zone backend only */
 	const char *trust_anchor; /* DNSSEC trust anchor file, or NULL */
 	unsigned timeout_ms;      /* per lookup; 0 means DNS_DEFAULT_TIMEOUT_MS */
+	/* the answer cache in front of libunbound (the zone backend has none);
+	 * every field 0 gives the defaults below */
+	bool cache_off;           /* no answer cache */
+	size_t cache_max_entries; /* 0: DNS_CACHE_DEFAULT_ENTRIES */
+	size_t cache_max_bytes;   /* 0: DNS_CACHE_DEFAULT_BYTES */
+	uint32_t cache_max_ttl;   /* seconds; 0: DNS_CACHE_DEFAULT_MAX_TTL */
+	uint32_t cache_neg_ttl;   /* cap for NXDOMAIN/NODATA; 0: DNS_CACHE_DEFAULT_NEG_TTL */
+	/* monotonic milliseconds for the cache; NULL: libevent's monotonic timer */
+	uint64_t (*cache_clock)(void *arg);
+	void *cache_clock_arg;
 };
+
+#define DNS_CACHE_DEFAULT_ENTRIES 10000
+#define DNS_CACHE_DEFAULT_BYTES   (16 * 1024 * 1024)
+#define DNS_CACHE_DEFAULT_MAX_TTL 86400
+#define DNS_CACHE_DEFAULT_NEG_TTL 300
 
 #define DNS_DEFAULT_TIMEOUT_MS 5000
 #define DNS_NAME_MAX           253 /* presentation form, no trailing dot */

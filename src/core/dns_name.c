@@ -157,12 +157,50 @@ int dns_name_from_wire(const uint8_t *buf, size_t len, size_t *off, char *out, s
 	return 0;
 }
 
+/*
+ * name_canon_plain - the common case of dns_name_canon without the round
+ * trip through wire form: printable bytes that need no escape, labels of
+ * 1..63, at most 253 bytes.  1 when done, 0 when the name needs the full
+ * treatment (escapes, odd bytes, a length or label problem to report).
+ */
+static int name_canon_plain(const char *text, char *out, size_t outsize)
+{
+	size_t i = 0, label = 0;
+
+	for (; text[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (i >= DNS_NAME_MAX + 1 || i + 1 >= outsize)
+			return 0;
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (c > 0x20 && c < 0x7f && !name_special(c)) {
+			if (++label > DNS_LABEL_MAX)
+				return 0;
+		} else {
+			return 0;
+		}
+		out[i] = (char)str_lower(c);
+	}
+	if (i == 0 || (label == 0 && i == 1))
+		return 0; /* empty, or the root */
+	if (label == 0)
+		i--; /* the trailing dot */
+	if (i > DNS_NAME_MAX)
+		return 0;
+	out[i] = '\0';
+	return 1;
+}
+
 int dns_name_canon(const char *text, char *out, size_t outsize, const char **why)
 {
 	uint8_t wire[DNS_WIRE_NAME_MAX];
 	size_t wlen, off = 0;
 	bool absolute;
 
+	if (name_canon_plain(text, out, outsize))
+		return 0;
 	if (dns_name_to_wire(text, strlen(text), wire, &wlen, &absolute, why) < 0)
 		return -1;
 	if (dns_name_from_wire(wire, wlen, &off, out, outsize) < 0) {

@@ -1,11 +1,13 @@
 /*
  * dns_unbound - the libunbound backend of the dns layer
  *
- * One ub_ctx per struct dns, in threaded async mode: libunbound resolves
- * in its own thread and signals results on a pipe (ub_fd), which sits in
- * our libevent loop; ub_process() then calls back into
- * unbound_result_cb(), which maps the ub_result onto struct dns_answer
- * (rdata decoded by dns_rdata.c) and hands it to dns.c.
+ * One ub_ctx per struct dns, in libunbound's event mode: the context
+ * runs on our own libevent base (ub_ctx_create_event), so there is no
+ * resolver thread and no pipe, and an answer libunbound has cached costs
+ * a function call.  The reply comes back as a wire-format message, which
+ * dns_packet.c decodes (dns_rdata.c for the rdata) into struct
+ * dns_answer, along with how long it may be cached; dns.c delivers it
+ * from the loop, never inside libunbound's own call stack.
  *
  * Where queries go: to opts.forward_host when set (loopback allowed, so
  * test servers work); else to the nameservers of /etc/resolv.conf when it
@@ -13,10 +15,11 @@
  * DNSSEC is validated only when opts.trust_anchor names an anchor file.
  *
  * Configuration errors (bad forwarder address, unreadable or broken trust
- * anchor) surface in dns_new(): a first, cancelled query makes libunbound
- * apply its configuration there rather than on the first real lookup.
- * That query also starts libunbound's thread, so a process that forks
- * creates its resolvers after the fork.  With --dns the named server also
+ * anchor) surface in dns_new(): a first query, for localhost (answered
+ * from libunbound's local data), makes libunbound apply its configuration
+ * there rather than on the first real lookup.
+ * The context's sockets and timers live in the caller's event_base, so a
+ * process that forks creates its resolvers after the fork.  With --dns the named server also
  * gets the reverse zones of private and documentation address space,
  * which libunbound would otherwise answer itself.
  */
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unbound-event.h>
 #include <unbound.h>
 #include <unistd.h>
 
@@ -38,125 +42,57 @@
 #define UNBOUND_RESOLV_CONF_CAP (64 * 1024)
 #define UNBOUND_CLASS_IN        1
 
+/* the sec argument of libunbound's event callback */
+#define UNBOUND_SEC_BOGUS      1
+#define UNBOUND_SEC_SECURE     2
+#define UNBOUND_RCODE_NXDOMAIN 3
+
 struct unbound_backend {
 	struct ub_ctx *ctx;
-	struct event *ev;
 };
 
-/* unbound_rcode_name - the rcodes a resolver passes on besides NXDOMAIN */
-static const char *unbound_rcode_name(int rcode)
-{
-	switch (rcode) {
-	case 1:
-		return "FORMERR";
-	case 2:
-		return "SERVFAIL";
-	case 4:
-		return "NOTIMP";
-	case 5:
-		return "REFUSED";
-	default:
-		return "error";
-	}
-}
-
-/* unbound_decode - the answer's records into q's arena; 0 or -1 with why */
-static int unbound_decode(struct dns_query *q, const struct ub_result *res, struct dns_answer *ans)
-{
-	struct dns_rr *rr;
-	size_t n = 0, i;
-	uint32_t ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
-	const char *why = NULL;
-
-	while (res->data != NULL && res->data[n] != NULL)
-		n++;
-	if (n == 0) {
-		ans->status = DNS_NODATA;
-		return 0;
-	}
-	rr = arena_array(q->arena, n, sizeof(*rr));
-	if (rr == NULL) {
-		ans->status = DNS_NOMEM;
-		ans->why = "out of memory";
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (res->len == NULL || res->len[i] < 0 ||
-		    dns_rdata_decode(q->arena, q->type, ttl, (const uint8_t *)res->data[i],
-		                     res->len == NULL ? 0 : (size_t)res->len[i], &rr[i],
-		                     &why) < 0) {
-			ans->status = DNS_SERVFAIL;
-			ans->why = arena_printf(q->arena, "malformed %s record: %s",
-			                        dns_type_name(q->type), why ? why : "bad length");
-			if (ans->why == NULL)
-				ans->why = "malformed record";
-			return -1;
-		}
-	}
-	ans->status = DNS_OK;
-	ans->rr = rr;
-	ans->count = n;
-	return 0;
-}
-
-/* unbound_result_cb - libunbound's answer for one query (inside ub_process) */
-static void unbound_result_cb(void *mydata, int err, struct ub_result *res)
+/* unbound_event_cb - libunbound's reply for one query, from our own loop
+ * (or from inside ub_resolve_event when it answers from its cache) */
+static void unbound_event_cb(void *mydata, int rcode, void *packet, int packet_len, int sec,
+                             char *why_bogus, int was_ratelimited)
 {
 	struct dns_query *q = mydata;
 	struct dns_answer ans = { 0 };
-	char canon[DNS_TEXT_NAME_MAX];
-	const char *why;
+	const char *why = NULL;
+	uint32_t ttl = 0;
 
-	if (q == NULL) { /* the configuration probe of unbound_new */
-		ub_resolve_free(res);
+	(void)was_ratelimited;
+	if (q == NULL) /* the configuration probe of dns_unbound_new */
 		return;
-	}
 	q->backend_active = false;
-	ans.sec = DNS_SEC_INSECURE;
-	if (err != 0 || res == NULL) {
-		ans.status = err == UB_NOMEM ? DNS_NOMEM : DNS_SERVFAIL;
-		ans.why = arena_printf(q->arena, "resolver error: %s",
-		                       err != 0 ? ub_strerror(err) : "no result");
-	} else if (res->bogus) {
+	if (sec == UNBOUND_SEC_BOGUS) {
 		ans.status = DNS_SERVFAIL;
 		ans.sec = DNS_SEC_BOGUS;
 		ans.why = arena_printf(q->arena, "DNSSEC validation failed: %s",
-		                       res->why_bogus ? res->why_bogus : "bogus data");
-	} else {
-		ans.sec = res->secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
-		if (res->nxdomain)
-			ans.status = DNS_NXDOMAIN;
-		else if (res->rcode != 0) {
-			ans.status = DNS_SERVFAIL;
-			ans.why = arena_printf(q->arena, "server answered %s",
-			                       unbound_rcode_name(res->rcode));
-		} else if (!res->havedata)
-			ans.status = DNS_NODATA;
-		else
-			(void)unbound_decode(q, res, &ans);
-		if (res->canonname != NULL &&
-		    dns_name_canon(res->canonname, canon, sizeof(canon), &why) == 0 &&
-		    canon[0] != '\0')
-			ans.canonname = arena_strdup(q->arena, canon);
-	}
-	if (ans.status != DNS_OK) {
+		                       why_bogus != NULL ? why_bogus : "bogus data");
+		if (ans.why == NULL)
+			ans.why = "DNSSEC validation failed";
+	} else if (rcode != 0) {
+		/* with an error rcode the buffer holds no usable reply */
+		ans.sec = DNS_SEC_INSECURE;
+		ans.status = rcode == UNBOUND_RCODE_NXDOMAIN ? DNS_NXDOMAIN : DNS_SERVFAIL;
+		if (ans.status == DNS_SERVFAIL)
+			ans.why = "the resolver could not get an answer (SERVFAIL)";
+	} else if (packet_len < 0 || dns_packet_decode(q->arena, packet, (size_t)packet_len,
+	                                               q->name, q->type, &ans, &ttl, &why) < 0) {
+		ans.why = arena_printf(q->arena, "malformed reply: %s", why != NULL ? why : "?");
+		if (ans.why == NULL)
+			ans.why = "malformed reply";
 		ans.count = 0;
 		ans.rr = NULL;
+		ttl = 0;
+	} else {
+		ans.sec = sec == UNBOUND_SEC_SECURE ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
 	}
-	ub_resolve_free(res);
+	q->ttl = ans.status == DNS_OK || ans.status == DNS_NXDOMAIN || ans.status == DNS_NODATA
+	             ? ttl
+	             : 0;
 	dns_query_answer(q, &ans);
-}
-
-static void unbound_fd_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct dns *dns = arg;
-	struct unbound_backend *ub = dns->backend;
-
-	(void)fd;
-	(void)what;
-	dns_hold(dns);
-	(void)ub_process(ub->ctx);
-	dns_release(dns);
 }
 
 static int unbound_start(struct dns *dns, struct dns_query *q, const char **why)
@@ -164,7 +100,7 @@ static int unbound_start(struct dns *dns, struct dns_query *q, const char **why)
 	struct unbound_backend *ub = dns->backend;
 	int r;
 
-	r = ub_resolve_async(ub->ctx, q->name, (int)q->type, UNBOUND_CLASS_IN, q, unbound_result_cb,
+	r = ub_resolve_event(ub->ctx, q->name, (int)q->type, UNBOUND_CLASS_IN, q, unbound_event_cb,
 	                     &q->backend_id);
 	if (r != 0) {
 		*why = ub_strerror(r);
@@ -187,8 +123,6 @@ static void unbound_free(struct dns *dns)
 
 	if (ub == NULL)
 		return;
-	if (ub->ev != NULL)
-		event_free(ub->ev);
 	if (ub->ctx != NULL)
 		ub_ctx_delete(ub->ctx);
 	free(ub);
@@ -232,14 +166,6 @@ static bool unbound_resolv_conf_has_servers(const char *path)
 	return found;
 }
 
-/* unbound_probe_cb - never called: the probe is cancelled at once */
-static void unbound_probe_cb(void *mydata, int err, struct ub_result *res)
-{
-	(void)mydata;
-	(void)err;
-	ub_resolve_free(res);
-}
-
 int dns_unbound_new(struct dns *dns, const struct dns_options *opts, struct sx_err *err)
 {
 	struct unbound_backend *ub;
@@ -253,13 +179,12 @@ int dns_unbound_new(struct dns *dns, const struct dns_options *opts, struct sx_e
 	}
 	dns->backend = ub;
 	dns->ops = &unbound_ops;
-	ub->ctx = ub_ctx_create();
+	ub->ctx = ub_ctx_create_event(dns->base);
 	if (ub->ctx == NULL) {
 		sx_err_set(err, "cannot create the libunbound context");
 		goto fail;
 	}
-	if ((r = ub_ctx_async(ub->ctx, 1)) != 0 ||
-	    (r = ub_ctx_set_option(ub->ctx, "do-not-query-localhost:", "no")) != 0) {
+	if ((r = ub_ctx_set_option(ub->ctx, "do-not-query-localhost:", "no")) != 0) {
 		sx_err_set(err, "libunbound setup: %s", ub_strerror(r));
 		goto fail;
 	}
@@ -285,6 +210,13 @@ int dns_unbound_new(struct dns *dns, const struct dns_options *opts, struct sx_e
 			goto fail;
 		}
 	}
+	/* without an anchor the validator cannot prove anything: leave it out
+	 * of the module stack, which saves it looking at every answer */
+	if (opts->trust_anchor == NULL &&
+	    (r = ub_ctx_set_option(ub->ctx, "module-config:", "iterator")) != 0) {
+		sx_err_set(err, "libunbound setup: %s", ub_strerror(r));
+		goto fail;
+	}
 	if (opts->trust_anchor != NULL) {
 		if (access(opts->trust_anchor, R_OK) != 0) {
 			sx_err_set(err, "trust anchor %s: %s", opts->trust_anchor, strerror(errno));
@@ -297,7 +229,7 @@ int dns_unbound_new(struct dns *dns, const struct dns_options *opts, struct sx_e
 	}
 	/* libunbound applies its configuration (and reads the anchor) on the
 	 * first resolve: do one now so that errors belong to dns_new */
-	r = ub_resolve_async(ub->ctx, "localhost.", 1, UNBOUND_CLASS_IN, NULL, unbound_probe_cb,
+	r = ub_resolve_event(ub->ctx, "localhost.", 1, UNBOUND_CLASS_IN, NULL, unbound_event_cb,
 	                     &id);
 	if (r != 0) {
 		if (opts->trust_anchor != NULL)
@@ -308,12 +240,8 @@ int dns_unbound_new(struct dns *dns, const struct dns_options *opts, struct sx_e
 			sx_err_set(err, "libunbound cannot start: %s", ub_strerror(r));
 		goto fail;
 	}
-	(void)ub_cancel(ub->ctx, id);
-	ub->ev = event_new(dns->base, ub_fd(ub->ctx), EV_READ | EV_PERSIST, unbound_fd_cb, dns);
-	if (ub->ev == NULL || event_add(ub->ev, NULL) < 0) {
-		sx_err_set(err, "cannot watch the libunbound descriptor");
-		goto fail;
-	}
+	if (id != 0) /* localhost is answered at once, but should it ever not be */
+		(void)ub_cancel(ub->ctx, id);
 	return 0;
 fail:
 	unbound_free(dns);
