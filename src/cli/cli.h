@@ -56,6 +56,8 @@ int cli_spf(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_dns_cmd(int argc, char **argv);
 int cli_dkim(int argc, char **argv);
+/* dkim init|rotate|status (cli_dkim_keys.c), called by cli_dkim */
+int cli_dkim_keys(int argc, char **argv);
 int cli_dmarc(int argc, char **argv);
 int cli_arc(int argc, char **argv);
 

@@ -6,6 +6,7 @@
  * sign: prints the message with the new DKIM-Signature field(s) on top.
  * keygen: writes a new private key (0600, never over an existing file)
  * and prints the TXT record to publish.
+ * init, rotate, status: the configured signing keys (cli_dkim_keys.c).
  * Exit 0 whatever the verdict, 2 on usage or input errors.
  */
 #include <errno.h>
@@ -31,6 +32,7 @@ static const char usage_text[] =
     "                        [--key2 PEM --selector2 S2] [FILE]\n"
     "       smexop dkim keygen --domain D --selector S [--type rsa|ed25519] [--bits N]\n"
     "                          [--out FILE]\n"
+    "       smexop dkim init|rotate|status DOMAIN [-c CONFIG] ...   (see dkim status --help)\n"
     "\n"
     "verify  checks every DKIM-Signature (RFC 6376, RFC 8463; rsa-sha1 and RSA keys\n"
     "        under 1024 bits are refused, RFC 8301) and prints one line per signature:\n"
@@ -497,5 +499,10 @@ int cli_dkim(int argc, char **argv)
 		return cmd_sign(argc - 1, argv + 1);
 	if (strcmp(argv[1], "keygen") == 0)
 		return cmd_keygen(argc - 1, argv + 1);
-	return cli_usage_error("dkim", "unknown subcommand '%s' (verify, sign, keygen)", argv[1]);
+	if (strcmp(argv[1], "init") == 0 || strcmp(argv[1], "rotate") == 0 ||
+	    strcmp(argv[1], "status") == 0)
+		return cli_dkim_keys(argc - 1, argv + 1);
+	return cli_usage_error(
+	    "dkim", "unknown subcommand '%s' (verify, sign, keygen, init, rotate, status)",
+	    argv[1]);
 }

@@ -1077,6 +1077,59 @@ static void config_finish(struct loader *ld, const struct config_schema *s, void
 		config_error_at(ld, 0, 0, "%s: %s", path[0] ? path : "config", msg);
 }
 
+/* config_key_value - the value node of key name in map, or the map */
+static const struct ynode *config_key_value(const struct ynode *map, const char *name)
+{
+	const struct ynode *k;
+
+	if (map->kind != Y_MAP)
+		return map;
+	for (k = map->first; k != NULL && k->next != NULL; k = k->next->next)
+		if (k->kind == Y_SCALAR && strlen(name) == k->len &&
+		    memcmp(name, k->text, k->len) == 0)
+			return k->next;
+	return map;
+}
+
+/* config_unique - the e->unique string of every item of list differs
+ * from the earlier items' (an unset one is never a repeat); 0 or -1 */
+static int config_unique(struct loader *ld, const struct config_entry *e,
+                         const struct config_list_store *list, const struct ynode *seq,
+                         const char *path)
+{
+	const struct config_schema *c = e->child;
+	const struct ynode *yi, *yj;
+	const char *si, *sj;
+	size_t off, i, j;
+	int rc = 0;
+
+	for (off = 0; off < c->nentries; off++)
+		if (strcmp(c->entries[off].name, e->unique) == 0)
+			break;
+	if (off == c->nentries)
+		return 0;
+	off = c->entries[off].offset;
+	for (i = 1, yi = seq->first ? seq->first->next : NULL; i < list->n && yi != NULL;
+	     i++, yi = yi->next) {
+		memcpy(&si, (const char *)list->v + i * c->size + off, sizeof(si));
+		if (si == NULL)
+			continue;
+		for (j = 0, yj = seq->first; j < i; j++, yj = yj->next) {
+			memcpy(&sj, (const char *)list->v + j * c->size + off, sizeof(sj));
+			if (sj != NULL && str_casecmp(si, sj) == 0)
+				break;
+		}
+		if (j < i) {
+			yj = config_key_value(yj, e->unique);
+			config_error(ld, config_key_value(yi, e->unique),
+			             "%s[%zu].%s: '%s' is already listed (line %u)", path, i,
+			             e->unique, si, yj->line);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 /* config_list - a list or objlist value; 0 or -1 */
 static int config_list(struct loader *ld, const struct config_entry *e, const struct ynode *y,
                        void *dst, const char *path)
@@ -1148,6 +1201,9 @@ static int config_list(struct loader *ld, const struct config_entry *e, const st
 			rc = -1;
 		}
 	}
+	if (rc == 0 && e->type == CONFIG_OBJLIST && e->unique != NULL &&
+	    config_unique(ld, e, &list, y, path) < 0)
+		rc = -1;
 	if (rc == 0)
 		config_store(dst, &list, sizeof(list));
 	return rc;

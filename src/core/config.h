@@ -123,6 +123,36 @@ struct config_listener {
 	bool proxy_protocol;
 };
 
+enum config_dkim_alg { CONFIG_DKIM_RSA, CONFIG_DKIM_ED25519, CONFIG_DKIM_DUAL };
+
+/* header/body canonicalization, in the order of the schema's words */
+enum config_dkim_canon {
+	CONFIG_DKIM_RELAXED_RELAXED,
+	CONFIG_DKIM_RELAXED_SIMPLE,
+	CONFIG_DKIM_SIMPLE_RELAXED,
+	CONFIG_DKIM_SIMPLE_SIMPLE,
+};
+
+/* One signing domain (EOP's DkimSigningConfig).  Which of the two
+ * selectors is active after a rotation is kept in a state file beside
+ * the keys (auth/dkim_keys.h), not here. */
+struct config_dkim_signing {
+	const char *domain; /* lower case */
+	bool enabled;
+	const char *key_dir;
+	int algorithm; /* enum config_dkim_alg */
+	uint64_t rsa_bits;
+	const char *selector;              /* active until the first rotation */
+	const char *next_selector;         /* the other one */
+	CONFIG_LIST(const char *) headers; /* empty: the signing engine's list */
+	int canonicalization;              /* enum config_dkim_canon */
+	uint64_t expire_ms;                /* x= = t= + this; 0: no x= */
+};
+
+struct config_dkim {
+	CONFIG_LIST(struct config_dkim_signing) signing;
+};
+
 struct arena;
 
 struct smexop_config {
@@ -132,6 +162,7 @@ struct smexop_config {
 	struct config_spf spf;
 	struct config_limits limits;
 	CONFIG_LIST(struct config_listener) listeners;
+	struct config_dkim dkim;
 
 	struct arena *arena; /* owns everything above */
 };
@@ -177,7 +208,10 @@ struct config_entry {
 	unsigned port;                     /* hostport: default port, 0 = required */
 	const struct config_entry *item;   /* list: the items' type and limits */
 	const struct config_schema *child; /* section, objlist */
-	const char *doc;                   /* one line for the reference */
+	/* objlist: a string entry of .child whose values must differ between
+	 * items (ASCII case folded); a repeat is an error at its value */
+	const char *unique;
+	const char *doc; /* one line for the reference */
 };
 
 struct config_schema {

@@ -383,6 +383,26 @@ static void out_md_table(FILE *out, const struct config_schema *s, const char *p
 	}
 }
 
+/* out_md_objlists - a table of its own for each list of objects inside
+ * the section s (prefix "dkim.") */
+static void out_md_objlists(FILE *out, const struct config_schema *s, const char *prefix)
+{
+	const struct config_entry *e;
+	char sub[160];
+	size_t i;
+
+	for (i = 0; i < s->nentries; i++) {
+		e = &s->entries[i];
+		if (e->type != CONFIG_OBJLIST)
+			continue;
+		fprintf(out, "\n### %s%s\n\n%s\n\n", prefix, e->name, e->doc);
+		fprintf(out, "Each item (%s)%s%s%s:\n\n", e->child->doc, e->unique ? "; `" : "",
+		        e->unique ? e->unique : "", e->unique ? "` must differ between items" : "");
+		snprintf(sub, sizeof(sub), "%s%s[].", prefix, e->name);
+		out_md_table(out, e->child, sub);
+	}
+}
+
 int config_docs(FILE *out)
 {
 	const struct config_schema *root = &config_schema_root;
@@ -417,6 +437,7 @@ int config_docs(FILE *out)
 			fprintf(out, "%s\n\n", e->child->doc);
 			snprintf(prefix, sizeof(prefix), "%s.", e->name);
 			out_md_table(out, e->child, prefix);
+			out_md_objlists(out, e->child, prefix);
 		} else if (e->type == CONFIG_OBJLIST) {
 			fprintf(out, "%s\n\n", e->doc);
 			fprintf(out,

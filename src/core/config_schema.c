@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/str.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -343,6 +344,180 @@ static const struct config_schema listener_schema = {
 	.nentries = N(listener_entries),
 };
 
+/* ---- dkim ----------------------------------------------------------- */
+
+/* dkim_name_ok - a DKIM domain or selector: labels of [A-Za-z0-9_-], 1 to
+ * 63 long, at most 253 in all; the last label's length in *last */
+static bool dkim_name_ok(const char *s, size_t *last)
+{
+	size_t label = 0, n = 0;
+
+	for (; *s != '\0'; s++, n++) {
+		if (*s == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (str_is_alnum((unsigned char)*s) || *s == '-' || *s == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	*last = label;
+	return label > 0 && n <= 253;
+}
+
+static int dkim_signing_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_dkim_signing *d = section;
+	size_t last;
+
+	(void)cfg;
+	if (d->domain == NULL) {
+		snprintf(msg, msgsize, "domain is required");
+		return -1;
+	}
+	if (!dkim_name_ok(d->domain, &last)) {
+		snprintf(msg, msgsize, "domain: not a domain name");
+		return -1;
+	}
+	/* keys and state live under key_dir/domain/selector: one spelling
+	 * (the strings are the loader's arena copies) */
+	str_lower_inplace((char *)d->domain);
+	if (!dkim_name_ok(d->selector, &last) ||
+	    (d->algorithm == CONFIG_DKIM_DUAL && last + 8 > 63)) {
+		snprintf(msg, msgsize, "selector: not a selector name%s",
+		         d->algorithm == CONFIG_DKIM_DUAL ? " (dual adds \"-ed25519\")" : "");
+		return -1;
+	}
+	if (!dkim_name_ok(d->next_selector, &last) ||
+	    (d->algorithm == CONFIG_DKIM_DUAL && last + 8 > 63)) {
+		snprintf(msg, msgsize, "next_selector: not a selector name%s",
+		         d->algorithm == CONFIG_DKIM_DUAL ? " (dual adds \"-ed25519\")" : "");
+		return -1;
+	}
+	str_lower_inplace((char *)d->selector);
+	str_lower_inplace((char *)d->next_selector);
+	if (strcmp(d->selector, d->next_selector) == 0) {
+		snprintf(msg, msgsize, "selector and next_selector must differ (both '%s')",
+		         d->selector);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const dkim_algorithms[] = { "rsa", "ed25519", "dual", NULL };
+static const char *const dkim_canons[] = { "relaxed/relaxed", "relaxed/simple", "simple/relaxed",
+	                                   "simple/simple", NULL };
+
+static const struct config_entry dkim_header_item = {
+	.name = "header",
+	.type = CONFIG_STRING,
+	.min = 1,
+	.max = 64,
+};
+
+static const struct config_entry dkim_signing_entries[] = {
+	{ .name = "domain",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_dkim_signing, domain),
+	  .def_doc = "required",
+	  .min = 1,
+	  .max = 253,
+	  .doc = "The signing domain (d=); mail whose From is in it is signed." },
+	{ .name = "enabled",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_dkim_signing, enabled),
+	  .def = "true",
+	  .doc = "Sign mail of this domain; false keeps the keys and the rotation state." },
+	{ .name = "key_dir",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_dkim_signing, key_dir),
+	  .def = "/var/lib/smexop/dkim",
+	  .min = 1,
+	  .doc = "Keys are KEY_DIR/DOMAIN/SELECTOR.ALG.pem (mode 0600), the rotation state "
+	         "KEY_DIR/DOMAIN/state (see docs/dkim.md)." },
+	{ .name = "algorithm",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_dkim_signing, algorithm),
+	  .def = "rsa",
+	  .words = dkim_algorithms,
+	  .doc = "rsa-sha256, ed25519-sha256 (RFC 8463), or both (dual: the Ed25519 key is "
+	         "published at SELECTOR-ed25519)." },
+	{ .name = "rsa_bits",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_dkim_signing, rsa_bits),
+	  .def = "2048",
+	  .min = 1024,
+	  .max = 4096,
+	  .doc = "Size of new RSA keys; RFC 8301 asks for at least 1024, 2048 is the usual." },
+	{ .name = "selector",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_dkim_signing, selector),
+	  .def = "selector1",
+	  .min = 1,
+	  .max = 63,
+	  .doc = "The selector signed with until the first `smexop dkim rotate`." },
+	{ .name = "next_selector",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_dkim_signing, next_selector),
+	  .def = "selector2",
+	  .min = 1,
+	  .max = 63,
+	  .doc = "The other selector: its key is published ahead and becomes active at the "
+	         "next rotation; the two alternate." },
+	{ .name = "headers",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_dkim_signing, headers),
+	  .def_doc = "the signing engine's list (From, To, Cc, Subject, Date, Message-ID, ...)",
+	  .max = 64,
+	  .item = &dkim_header_item,
+	  .doc = "Header fields to sign (h=); From is always signed; empty: the default list." },
+	{ .name = "canonicalization",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_dkim_signing, canonicalization),
+	  .def = "relaxed/relaxed",
+	  .words = dkim_canons,
+	  .doc = "Header/body canonicalization (c=); relaxed survives most forwarders." },
+	{ .name = "expire",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_dkim_signing, expire_ms),
+	  .def = "0",
+	  .min = 0,
+	  .max = 3650ULL * 24 * 3600 * 1000,
+	  .doc = "Signatures expire this long after signing (x=); 0: no x= tag." },
+};
+
+static const struct config_schema dkim_signing_schema = {
+	.name = "signing",
+	.doc = "one signing domain",
+	.size = sizeof(struct config_dkim_signing),
+	.entries = dkim_signing_entries,
+	.nentries = N(dkim_signing_entries),
+	.finish = dkim_signing_finish,
+};
+
+static const struct config_entry dkim_entries[] = {
+	{ .name = "signing",
+	  .type = CONFIG_OBJLIST,
+	  .offset = offsetof(struct config_dkim, signing),
+	  .def = "[]",
+	  .max = 1024,
+	  .child = &dkim_signing_schema,
+	  .unique = "domain",
+	  .doc = "DKIM signing of outbound mail, one item per domain (EOP's "
+	         "DkimSigningConfig); keys are made with `smexop dkim init DOMAIN`." },
+};
+
+static const struct config_schema dkim_schema = {
+	.name = "dkim",
+	.doc = "DKIM signing keys and their rotation (`smexop dkim init|rotate|status`).",
+	.size = sizeof(struct config_dkim),
+	.entries = dkim_entries,
+	.nentries = N(dkim_entries),
+};
+
 /* ---- the root ------------------------------------------------------- */
 
 #define SECTION(member, schema)                                                                    \
@@ -364,6 +539,7 @@ static const struct config_entry root_entries[] = {
 	  .max = 64,
 	  .child = &listener_schema,
 	  .doc = "The SMTP listening sockets; by default one on port 25 with STARTTLS." },
+	SECTION(dkim, dkim_schema),
 };
 
 const struct config_schema config_schema_root = {
