@@ -59,6 +59,7 @@ int cli_dkim(int argc, char **argv);
 /* dkim init|rotate|status (cli_dkim_keys.c), called by cli_dkim */
 int cli_dkim_keys(int argc, char **argv);
 int cli_dmarc(int argc, char **argv);
+int cli_auth(int argc, char **argv);
 int cli_arc(int argc, char **argv);
 
 #endif

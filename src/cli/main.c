@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "dkim", cli_dkim, "verify, sign DKIM (RFC 6376, RFC 8463); make keys (dkim keygen)" },
 	{ "dmarc", cli_dmarc, "evaluate DMARC (RFC 7489) from the From domain, SPF and DKIM results" },
 	{ "arc", cli_arc, "validate an ARC chain, add an ARC set (RFC 8617)" },
+	{ "auth", cli_auth, "check SPF, DKIM, DMARC, ARC and compauth of a message" },
 	{ "config", cli_config, "check a configuration file (config check FILE)" },
 };
 
