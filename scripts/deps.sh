@@ -8,7 +8,10 @@ packages=(
 	build-essential meson ninja-build pkg-config clang clang-format libclang-rt-14-dev
 	# libraries
 	libevent-dev libssl-dev libunbound-dev dns-root-data libfyaml-dev libpsl-dev libidn2-dev publicsuffix
+	libsodium-dev
 	libjansson-dev libcmocka-dev
+	# store and DMARC reports: SQLite, XML, gzip, zip
+	libsqlite3-dev libxml2-dev zlib1g-dev libarchive-dev
 	# tests: real DNS servers and Debian's Python with its modules
 	nsd python3 python3-dnspython python3-yaml
 	# DKIM interoperability: the reference implementations from Debian

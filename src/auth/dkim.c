@@ -9,6 +9,7 @@
  */
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,12 +165,18 @@ int dkim_crypto_verify(struct evp_pkey_st *pkey, enum dkim_alg alg, const uint8_
 	int rc = -1;
 
 	if (alg == DKIM_ALG_ED25519_SHA256) {
-		/* RFC 8463: Ed25519 (pure) over the SHA-256 hash */
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		/* RFC 8463: Ed25519 (pure) over the SHA-256 hash.  libsodium verifies
+		 * about twice as fast as OpenSSL 3.0 and refuses non-canonical
+		 * signatures and small-order keys, which is what a verifier wants. */
+		uint8_t pub[crypto_sign_PUBLICKEYBYTES];
+		size_t pub_len = sizeof(pub);
 
-		if (md != NULL && EVP_DigestVerifyInit(md, NULL, NULL, NULL, pkey) == 1)
-			rc = EVP_DigestVerify(md, sig, sig_len, digest, 32) == 1 ? 1 : 0;
-		EVP_MD_CTX_free(md);
+		if (sodium_init() < 0 || EVP_PKEY_get_raw_public_key(pkey, pub, &pub_len) != 1 ||
+		    pub_len != sizeof(pub))
+			return -1;
+		if (sig_len != crypto_sign_BYTES)
+			return 0;
+		rc = crypto_sign_verify_detached(sig, digest, 32, pub) == 0 ? 1 : 0;
 	} else if (alg == DKIM_ALG_RSA_SHA256) {
 		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
 
