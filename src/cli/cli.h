@@ -59,6 +59,10 @@ int cli_dkim(int argc, char **argv);
 /* dkim init|rotate|status (cli_dkim_keys.c), called by cli_dkim */
 int cli_dkim_keys(int argc, char **argv);
 int cli_dmarc(int argc, char **argv);
+/* cli_dmarc_report.c: smexop dmarc report|import|summary */
+int cli_dmarc_report(int argc, char **argv);
+int cli_dmarc_import(int argc, char **argv);
+int cli_dmarc_summary(int argc, char **argv);
 int cli_auth(int argc, char **argv);
 int cli_arc(int argc, char **argv);
 

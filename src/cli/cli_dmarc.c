@@ -6,7 +6,7 @@
  * `pass none`, `none none`); the lines after it name the record used, the
  * policy, the alignment and the reason.  With --json, one JSON object on
  * one line.  Exit 0 whatever the verdict, 2 on usage errors.
- * (`dmarc report|import|summary` will come with the store.)
+ * `smexop dmarc report|import|summary` are in cli_dmarc_report.c.
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -27,6 +27,8 @@ static void cli_dmarc_usage(FILE *out)
 	    out,
 	    "usage: smexop dmarc --from-domain D [--spf-domain D --spf RESULT]\n"
 	    "                    [--dkim D:RESULT]... [--sample N] [options]\n"
+	    "       smexop dmarc report|import|summary ...   (aggregate reports; see\n"
+	    "                    smexop dmarc report --help)\n"
 	    "\n"
 	    "Evaluate DMARC (RFC 7489) for the RFC 5322.From domain, given the SPF result\n"
 	    "for the MAIL FROM (or HELO) domain and the DKIM results with their d= domains.\n"
@@ -184,6 +186,12 @@ int cli_dmarc(int argc, char **argv)
 	size_t nfrom = 0, ndkim = 0;
 	int i, rc, ret = CLI_EXIT_OK;
 
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return cli_dmarc_report(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "import") == 0)
+		return cli_dmarc_import(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "summary") == 0)
+		return cli_dmarc_summary(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		const char *opt = argv[i], *val;
 		rc = cli_dns_option(&d, argc, argv, &i);

@@ -153,6 +153,26 @@ struct config_dkim {
 	CONFIG_LIST(struct config_dkim_signing) signing;
 };
 
+enum config_store_backend { CONFIG_STORE_SQLITE };
+
+struct config_store {
+	int backend; /* enum config_store_backend */
+	const char *path;
+	uint64_t busy_timeout_ms;
+};
+
+struct config_dmarc_reports {
+	const char *org_name;
+	const char *email;
+	const char *extra_contact_info;
+	uint64_t interval_ms;
+	uint64_t max_report_size;
+	bool failure_reports;
+	bool failure_include_body;
+	uint64_t max_import_size;
+	char email_default[300]; /* holds the computed default of email */
+};
+
 struct arena;
 
 struct smexop_config {
@@ -162,6 +182,8 @@ struct smexop_config {
 	struct config_spf spf;
 	struct config_limits limits;
 	CONFIG_LIST(struct config_listener) listeners;
+	struct config_store store;
+	struct config_dmarc_reports dmarc_reports;
 	struct config_dkim dkim;
 
 	struct arena *arena; /* owns everything above */

@@ -518,6 +518,131 @@ static const struct config_schema dkim_schema = {
 	.nentries = N(dkim_entries),
 };
 
+/* ---- store --------------------------------------------------------- */
+
+static const char *const store_backends[] = { "sqlite", NULL };
+
+static const struct config_entry store_entries[] = {
+	{ .name = "backend",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_store, backend),
+	  .def = "sqlite",
+	  .words = store_backends,
+	  .doc = "Where quarantine, trace and report state lives: an embedded SQLite database "
+	         "(one node)." },
+	{ .name = "path",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_store, path),
+	  .def = "/var/lib/smexop/smexop.db",
+	  .min = 1,
+	  .doc = "The SQLite database file; created with mode 0600 (with its -wal and -shm "
+	         "files beside it)." },
+	{ .name = "busy_timeout",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_store, busy_timeout_ms),
+	  .def = "5s",
+	  .min = 10,
+	  .max = 10 * 60 * 1000,
+	  .doc = "How long a write waits for another process holding the database lock." },
+};
+
+static const struct config_schema store_schema = {
+	.name = "store",
+	.doc = "The state store behind one interface (src/store/store.h).",
+	.size = sizeof(struct config_store),
+	.entries = store_entries,
+	.nentries = N(store_entries),
+};
+
+/* ---- dmarc_reports -------------------------------------------------- */
+
+static int dmarc_reports_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_dmarc_reports *d = section;
+
+	if (d->org_name == NULL)
+		d->org_name = cfg->server.hostname;
+	(void)msg;
+	(void)msgsize;
+	if (d->email == NULL) {
+		snprintf(d->email_default, sizeof(d->email_default), "noreply-dmarc@%s",
+		         cfg->server.hostname);
+		d->email = d->email_default;
+	}
+	return 0;
+}
+
+static const struct config_entry dmarc_reports_entries[] = {
+	{ .name = "org_name",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_dmarc_reports, org_name),
+	  .def_doc = "server.hostname",
+	  .min = 1,
+	  .max = 200,
+	  .doc = "The reporting organisation named in aggregate reports (report_metadata "
+	         "org_name)." },
+	{ .name = "email",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_dmarc_reports, email),
+	  .def_doc = "noreply-dmarc@ followed by server.hostname",
+	  .min = 3,
+	  .max = 254,
+	  .doc = "The address reports come from (report_metadata email and From); its domain "
+	         "is the receiver part of report file names." },
+	{ .name = "extra_contact_info",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_dmarc_reports, extra_contact_info),
+	  .def_doc = "none",
+	  .max = 500,
+	  .doc = "Further contact details for report recipients (a URL or a phone number)." },
+	{ .name = "interval",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_dmarc_reports, interval_ms),
+	  .def = "1d",
+	  .min = 60 * 60 * 1000,
+	  .max = 7 * 24 * 60 * 60 * 1000ULL,
+	  .doc = "The period one aggregate report covers, in whole multiples from the epoch "
+	         "(for 1d: UTC midnight to midnight; RFC 7489 7.2 asks for daily reports at "
+	         "least)." },
+	{ .name = "max_report_size",
+	  .type = CONFIG_SIZE,
+	  .offset = offsetof(struct config_dmarc_reports, max_report_size),
+	  .def = "10M",
+	  .min = 1024,
+	  .max = 1024 * 1024 * 1024,
+	  .doc = "Largest report message sent whatever rua= allows; a larger one is not sent." },
+	{ .name = "failure_reports",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_dmarc_reports, failure_reports),
+	  .def = "false",
+	  .doc = "Send failure reports (ruf=, RFC 6591) at all; off by default because they "
+	         "carry other people's message headers." },
+	{ .name = "failure_include_body",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_dmarc_reports, failure_include_body),
+	  .def = "false",
+	  .doc = "Put the whole failed message in a failure report instead of its header "
+	         "section only." },
+	{ .name = "max_import_size",
+	  .type = CONFIG_SIZE,
+	  .offset = offsetof(struct config_dmarc_reports, max_import_size),
+	  .def = "64M",
+	  .min = 64 * 1024,
+	  .max = 1024 * 1024 * 1024,
+	  .doc = "Largest report `smexop dmarc import` reads after decompression (gzip and "
+	         "zip bombs stop there)." },
+};
+
+static const struct config_schema dmarc_reports_schema = {
+	.name = "dmarc_reports",
+	.doc = "DMARC aggregate and failure reports we send as a receiver (RFC 7489 7) and "
+	       "import as a domain owner.",
+	.size = sizeof(struct config_dmarc_reports),
+	.entries = dmarc_reports_entries,
+	.nentries = N(dmarc_reports_entries),
+	.finish = dmarc_reports_finish,
+};
+
 /* ---- the root ------------------------------------------------------- */
 
 #define SECTION(member, schema)                                                                    \
@@ -539,6 +664,8 @@ static const struct config_entry root_entries[] = {
 	  .max = 64,
 	  .child = &listener_schema,
 	  .doc = "The SMTP listening sockets; by default one on port 25 with STARTTLS." },
+	SECTION(store, store_schema),
+	SECTION(dmarc_reports, dmarc_reports_schema),
 	SECTION(dkim, dkim_schema),
 };
 

@@ -1,0 +1,58 @@
+/*
+ * store_impl - what a store backend provides: one table of typed
+ * operations (see store.h for their contracts)
+ *
+ * store.c holds the public functions and calls through struct store_ops;
+ * a backend fills the table and embeds struct store at the start of its
+ * own connection state.  Only store/ includes this file (and the store
+ * unit tests, which reach the SQLite migration list through it).
+ */
+#ifndef SMEXOP_STORE_STORE_IMPL_H
+#define SMEXOP_STORE_STORE_IMPL_H
+
+#include "store/store.h"
+
+struct store_ops {
+	const char *name;
+	void (*close)(struct store *st);
+	int (*schema_version)(struct store *st);
+	int (*begin)(struct store *st, struct sx_err *err);
+	int (*commit)(struct store *st, struct sx_err *err);
+	int (*rollback)(struct store *st);
+
+	/* DMARC */
+	int (*dmarc_event_add)(struct store *st, const struct store_dmarc_event *ev,
+	                       struct sx_err *err);
+	int (*dmarc_pending)(struct store *st, const char *domain, int64_t since, int64_t until,
+	                     store_dmarc_pending_cb cb, void *arg, struct sx_err *err);
+	int (*dmarc_rows)(struct store *st, const char *domain, int64_t begin, int64_t end,
+	                  store_dmarc_row_cb cb, void *arg, struct sx_err *err);
+	int (*dmarc_mark_reported)(struct store *st, const struct store_dmarc_sent *s,
+	                           struct sx_err *err);
+	int (*dmarc_import_add)(struct store *st, const struct store_dmarc_import *r,
+	                        struct sx_err *err);
+	int (*dmarc_summary)(struct store *st, const char *domain, int64_t since, int64_t until,
+	                     enum store_dmarc_group group, store_dmarc_summary_cb cb, void *arg,
+	                     struct sx_err *err);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/* ---- the SQLite backend (store_sqlite.c, store_sqlite_*.c) ------------ */
+
+struct store_sqlite_migration {
+	int version;     /* 1, 2, ... in order */
+	const char *sql; /* statements run in the migration's transaction */
+};
+
+struct store *store_sqlite_open(const struct store_options *opts, struct sx_err *err);
+/* store_sqlite_open_with - the same with another migration list (tests) */
+struct store *store_sqlite_open_with(const struct store_options *opts,
+                                     const struct store_sqlite_migration *m, size_t n,
+                                     struct sx_err *err);
+extern const struct store_sqlite_migration store_sqlite_migrations[];
+extern const size_t store_sqlite_nmigrations;
+
+#endif

@@ -1,0 +1,368 @@
+/*
+ * store_sqlite - the embedded SQLite backend of the store (one node)
+ *
+ * One struct store_sqlite per connection.  At open: the database file
+ * is created with mode 0600 before SQLite sees it, WAL journalling (so
+ * readers never wait for the writer), a busy timeout for the writer lock
+ * other processes hold, foreign keys on, and the migrations below applied
+ * in one IMMEDIATE transaction (two processes opening a new database at
+ * once serialise there; the second finds the work done).
+ *
+ * Statements are prepared once per connection and cached by the address
+ * of their SQL text (store_sqlite_stmt).  Every write runs in a
+ * transaction: the caller's (store_begin) or one of its own.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store_sqlite.h"
+
+/* ---- migrations ------------------------------------------------------- */
+
+/*
+ * Append, never edit: a database at version N has run exactly the first
+ * N entries.  Each concern adds its tables in a new entry.
+ */
+const struct store_sqlite_migration store_sqlite_migrations[] = {
+	{ 1,
+	  /* DMARC as a receiver: one row per evaluated message until reported */
+	  "CREATE TABLE dmarc_sent ("
+	  " id INTEGER PRIMARY KEY,"
+	  " policy_domain TEXT NOT NULL,"
+	  " begin INTEGER NOT NULL,"
+	  " end INTEGER NOT NULL,"
+	  " report_id TEXT NOT NULL UNIQUE,"
+	  " destinations TEXT NOT NULL DEFAULT '',"
+	  " created INTEGER NOT NULL,"
+	  " messages INTEGER NOT NULL,"
+	  " note TEXT);"
+	  "CREATE TABLE dmarc_event ("
+	  " id INTEGER PRIMARY KEY,"
+	  " time INTEGER NOT NULL,"
+	  " policy_domain TEXT NOT NULL,"
+	  " record TEXT NOT NULL,"
+	  " source_ip TEXT NOT NULL,"
+	  " header_from TEXT NOT NULL,"
+	  " envelope_from TEXT NOT NULL DEFAULT '',"
+	  " envelope_to TEXT NOT NULL DEFAULT '',"
+	  " disposition TEXT NOT NULL,"
+	  " dkim_eval TEXT NOT NULL,"
+	  " spf_eval TEXT NOT NULL,"
+	  " reason TEXT NOT NULL DEFAULT '',"
+	  " reason_comment TEXT NOT NULL DEFAULT '',"
+	  " dkim TEXT NOT NULL DEFAULT '',"
+	  " spf TEXT NOT NULL DEFAULT '',"
+	  " sent_id INTEGER REFERENCES dmarc_sent(id));"
+	  "CREATE INDEX dmarc_event_unsent ON dmarc_event(policy_domain, time)"
+	  " WHERE sent_id IS NULL;"
+	  /* DMARC as a domain owner: the aggregate reports others sent us */
+	  "CREATE TABLE dmarc_report ("
+	  " id INTEGER PRIMARY KEY,"
+	  " org_name TEXT NOT NULL,"
+	  " email TEXT,"
+	  " extra_contact_info TEXT,"
+	  " report_id TEXT NOT NULL,"
+	  " begin INTEGER NOT NULL,"
+	  " end INTEGER NOT NULL,"
+	  " domain TEXT NOT NULL,"
+	  " adkim TEXT, aspf TEXT, p TEXT, sp TEXT, np TEXT, fo TEXT,"
+	  " pct INTEGER,"
+	  " source TEXT,"
+	  " imported INTEGER NOT NULL,"
+	  " UNIQUE (org_name, report_id));"
+	  "CREATE INDEX dmarc_report_domain ON dmarc_report(domain, end);"
+	  "CREATE TABLE dmarc_report_row ("
+	  " id INTEGER PRIMARY KEY,"
+	  " report INTEGER NOT NULL REFERENCES dmarc_report(id) ON DELETE CASCADE,"
+	  " source_ip TEXT NOT NULL,"
+	  " count INTEGER NOT NULL,"
+	  " disposition TEXT NOT NULL DEFAULT '',"
+	  " dkim_eval TEXT NOT NULL DEFAULT '',"
+	  " spf_eval TEXT NOT NULL DEFAULT '',"
+	  " reasons TEXT NOT NULL DEFAULT '',"
+	  " header_from TEXT NOT NULL DEFAULT '',"
+	  " envelope_from TEXT NOT NULL DEFAULT '',"
+	  " envelope_to TEXT NOT NULL DEFAULT '',"
+	  " dkim TEXT NOT NULL DEFAULT '',"
+	  " spf TEXT NOT NULL DEFAULT '',"
+	  " dkim_pass INTEGER NOT NULL,"
+	  " spf_pass INTEGER NOT NULL);"
+	  "CREATE INDEX dmarc_report_row_report ON dmarc_report_row(report);" },
+};
+const size_t store_sqlite_nmigrations =
+    sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]);
+
+/* ---- helpers shared with store_sqlite_*.c ------------------------------ */
+
+int store_sqlite_error(struct store_sqlite *sq, struct sx_err *err, const char *what)
+{
+	sx_err_set(err, "%s: %s", what, sq->db ? sqlite3_errmsg(sq->db) : "no database");
+	return -1;
+}
+
+sqlite3_stmt *store_sqlite_stmt(struct store_sqlite *sq, const char *sql, struct sx_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+
+	for (i = 0; i < sq->ncache; i++)
+		if (sq->cache[i].sql == sql) {
+			sqlite3_reset(sq->cache[i].stmt);
+			sqlite3_clear_bindings(sq->cache[i].stmt);
+			return sq->cache[i].stmt;
+		}
+	if (sq->ncache >= STORE_SQLITE_MAX_STMTS) {
+		sx_err_set(err, "store: more than %d statements", STORE_SQLITE_MAX_STMTS);
+		return NULL;
+	}
+	if (sqlite3_prepare_v3(sq->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
+	    SQLITE_OK) {
+		store_sqlite_error(sq, err, "prepare");
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	sq->cache[sq->ncache].sql = sql;
+	sq->cache[sq->ncache].stmt = st;
+	sq->ncache++;
+	return st;
+}
+
+int store_sqlite_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+const char *store_sqlite_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return s == NULL ? "" : (const char *)s;
+}
+
+static int store_sqlite_exec(struct store_sqlite *sq, const char *sql, struct sx_err *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(sq->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sx_err_set(err, "%s", msg ? msg : sqlite3_errmsg(sq->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int store_sqlite_write_begin(struct store_sqlite *sq, bool *own, struct sx_err *err)
+{
+	*own = !sq->in_tx;
+	if (!*own)
+		return 0;
+	/* IMMEDIATE takes the write lock now, so the busy timeout covers the
+	 * whole transaction instead of failing at its first write */
+	return store_sqlite_exec(sq, "BEGIN IMMEDIATE", err);
+}
+
+int store_sqlite_write_end(struct store_sqlite *sq, bool own, bool ok, struct sx_err *err)
+{
+	if (!own)
+		return ok ? 0 : -1;
+	if (ok && store_sqlite_exec(sq, "COMMIT", err) == 0)
+		return 0;
+	sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* ---- open, migrate, close --------------------------------------------- */
+
+/* store_sqlite_create - create path with mode 0600 unless it exists */
+static int store_sqlite_create(const char *path, struct sx_err *err)
+{
+	int fd;
+
+	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		sx_err_set(err, "%s: %m", path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int store_sqlite_migrate(struct store_sqlite *sq, const struct store_sqlite_migration *m,
+                                size_t n, const char *path, struct sx_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0, target = n > 0 ? m[n - 1].version : 0;
+	size_t i;
+	char what[128];
+
+	if (store_sqlite_exec(sq, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	if (store_sqlite_exec(
+	        sq, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", err) <
+	    0)
+		goto fail;
+	if (sqlite3_prepare_v2(sq->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		store_sqlite_error(sq, err, "schema_version");
+		goto fail;
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (version > target) {
+		sx_err_set(err, "%s: schema version %d is newer than this smexop (%d)", path,
+		           version, target);
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if (m[i].version <= version)
+			continue;
+		if (store_sqlite_exec(sq, m[i].sql, err) < 0) {
+			char msg[sizeof(err->msg)];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			sx_err_set(err, "%s: migration to version %d: %s", path, m[i].version, msg);
+			goto fail;
+		}
+	}
+	if (target > version) {
+		snprintf(what, sizeof(what),
+		         "DELETE FROM schema_version;"
+		         "INSERT INTO schema_version VALUES (%d)",
+		         target);
+		if (store_sqlite_exec(sq, what, err) < 0)
+			goto fail;
+	}
+	if (store_sqlite_exec(sq, "COMMIT", err) < 0)
+		goto fail;
+	sq->version = target;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static void store_sqlite_close(struct store *st)
+{
+	struct store_sqlite *sq = (struct store_sqlite *)st;
+	size_t i;
+
+	for (i = 0; i < sq->ncache; i++)
+		sqlite3_finalize(sq->cache[i].stmt);
+	sqlite3_close_v2(sq->db);
+	free(sq);
+}
+
+struct store *store_sqlite_open_with(const struct store_options *opts,
+                                     const struct store_sqlite_migration *m, size_t n,
+                                     struct sx_err *err)
+{
+	struct store_sqlite *sq;
+	char msg[sizeof(err->msg)];
+	int rc;
+
+	if (store_sqlite_create(opts->path, err) < 0)
+		return NULL;
+	sq = calloc(1, sizeof(*sq));
+	if (sq == NULL) {
+		sx_err_set(err, "store: out of memory");
+		return NULL;
+	}
+	sq->base.ops = &store_sqlite_ops;
+	rc = sqlite3_open_v2(opts->path, &sq->db,
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+	                         SQLITE_OPEN_URI,
+	                     NULL);
+	if (rc != SQLITE_OK) {
+		sx_err_set(err, "%s: %s", opts->path,
+		           sq->db ? sqlite3_errmsg(sq->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(sq->db, 1);
+	sqlite3_busy_timeout(sq->db, opts->busy_timeout_ms ? (int)opts->busy_timeout_ms
+	                                                   : STORE_DEFAULT_BUSY_MS);
+	if (store_sqlite_exec(sq, "PRAGMA journal_mode=WAL", err) < 0 ||
+	    store_sqlite_exec(sq, "PRAGMA foreign_keys=ON", err) < 0) {
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		sx_err_set(err, "%s: %s", opts->path, msg);
+		goto fail;
+	}
+	if (store_sqlite_migrate(sq, m, n, opts->path, err) < 0)
+		goto fail;
+	return &sq->base;
+fail:
+	store_sqlite_close(&sq->base);
+	return NULL;
+}
+
+struct store *store_sqlite_open(const struct store_options *opts, struct sx_err *err)
+{
+	return store_sqlite_open_with(opts, store_sqlite_migrations, store_sqlite_nmigrations, err);
+}
+
+static int store_sqlite_schema_version(struct store *st)
+{
+	return ((struct store_sqlite *)st)->version;
+}
+
+static int store_sqlite_begin(struct store *st, struct sx_err *err)
+{
+	struct store_sqlite *sq = (struct store_sqlite *)st;
+
+	if (sq->in_tx) {
+		sx_err_set(err, "store: a transaction is already open");
+		return -1;
+	}
+	if (store_sqlite_exec(sq, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	sq->in_tx = true;
+	return 0;
+}
+
+static int store_sqlite_commit(struct store *st, struct sx_err *err)
+{
+	struct store_sqlite *sq = (struct store_sqlite *)st;
+
+	if (!sq->in_tx) {
+		sx_err_set(err, "store: no transaction is open");
+		return -1;
+	}
+	sq->in_tx = false;
+	if (store_sqlite_exec(sq, "COMMIT", err) < 0) {
+		sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int store_sqlite_rollback(struct store *st)
+{
+	struct store_sqlite *sq = (struct store_sqlite *)st;
+
+	if (!sq->in_tx)
+		return -1;
+	sq->in_tx = false;
+	return sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.close = store_sqlite_close,
+	.schema_version = store_sqlite_schema_version,
+	.begin = store_sqlite_begin,
+	.commit = store_sqlite_commit,
+	.rollback = store_sqlite_rollback,
+	.dmarc_event_add = store_sqlite_dmarc_event_add,
+	.dmarc_pending = store_sqlite_dmarc_pending,
+	.dmarc_rows = store_sqlite_dmarc_rows,
+	.dmarc_mark_reported = store_sqlite_dmarc_mark_reported,
+	.dmarc_import_add = store_sqlite_dmarc_import_add,
+	.dmarc_summary = store_sqlite_dmarc_summary,
+};

@@ -1,0 +1,62 @@
+/*
+ * store_sqlite - what the SQLite backend's files share: the connection
+ * state, the prepared-statement cache and the write transaction helpers
+ *
+ * store_sqlite.c opens the database and runs migrations; each concern
+ * has its operations in store_sqlite_<concern>.c, using these helpers.
+ */
+#ifndef SMEXOP_STORE_STORE_SQLITE_H
+#define SMEXOP_STORE_STORE_SQLITE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "store/store_impl.h"
+
+#define STORE_SQLITE_MAX_STMTS 64
+
+struct store_sqlite {
+	struct store base;
+	sqlite3 *db;
+	int version;
+	bool in_tx; /* the caller's store_begin() is open */
+	struct {
+		const char *sql; /* the key: compared by address */
+		sqlite3_stmt *stmt;
+	} cache[STORE_SQLITE_MAX_STMTS];
+	size_t ncache;
+};
+
+/* store_sqlite_stmt - the cached statement for sql (a static string),
+ * reset and unbound; NULL with err */
+sqlite3_stmt *store_sqlite_stmt(struct store_sqlite *sq, const char *sql, struct sx_err *err);
+/* store_sqlite_error - err gets "what: sqlite's message"; returns -1 */
+int store_sqlite_error(struct store_sqlite *sq, struct sx_err *err, const char *what);
+/* store_sqlite_write_begin - start a write transaction unless the caller
+ * has one open; *own says whether to end it */
+int store_sqlite_write_begin(struct store_sqlite *sq, bool *own, struct sx_err *err);
+/* store_sqlite_write_end - commit (ok) or roll back what write_begin started */
+int store_sqlite_write_end(struct store_sqlite *sq, bool own, bool ok, struct sx_err *err);
+/* store_sqlite_text - bind s (NULL: SQL NULL) as parameter i */
+int store_sqlite_text(sqlite3_stmt *st, int i, const char *s);
+/* store_sqlite_col - column i as text, "" for NULL */
+const char *store_sqlite_col(sqlite3_stmt *st, int i);
+
+extern const struct store_ops store_sqlite_ops;
+
+/* store_sqlite_dmarc.c */
+int store_sqlite_dmarc_event_add(struct store *st, const struct store_dmarc_event *ev,
+                                 struct sx_err *err);
+int store_sqlite_dmarc_pending(struct store *st, const char *domain, int64_t since, int64_t until,
+                               store_dmarc_pending_cb cb, void *arg, struct sx_err *err);
+int store_sqlite_dmarc_rows(struct store *st, const char *domain, int64_t begin, int64_t end,
+                            store_dmarc_row_cb cb, void *arg, struct sx_err *err);
+int store_sqlite_dmarc_mark_reported(struct store *st, const struct store_dmarc_sent *s,
+                                     struct sx_err *err);
+int store_sqlite_dmarc_import_add(struct store *st, const struct store_dmarc_import *r,
+                                  struct sx_err *err);
+int store_sqlite_dmarc_summary(struct store *st, const char *domain, int64_t since, int64_t until,
+                               enum store_dmarc_group group, store_dmarc_summary_cb cb, void *arg,
+                               struct sx_err *err);
+
+#endif
