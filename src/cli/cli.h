@@ -11,6 +11,7 @@
 #define SMEXOP_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/dns.h"
@@ -63,6 +64,12 @@ int cli_dmarc(int argc, char **argv);
 int cli_dmarc_report(int argc, char **argv);
 int cli_dmarc_import(int argc, char **argv);
 int cli_dmarc_summary(int argc, char **argv);
+/* cli_dmarc_record - store an evaluated message for aggregate reports
+ * (smexop dmarc --record); 0 or an exit code, message printed */
+struct dmarc_outcome;
+struct dmarc_report_msg;
+int cli_dmarc_record(const char *config, const char *db, const struct dmarc_outcome *o,
+                     const struct dmarc_report_msg *m, int64_t t);
 int cli_auth(int argc, char **argv);
 int cli_arc(int argc, char **argv);
 

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/dmarc.h"
 #include "cli/cli.h"
@@ -18,6 +19,7 @@
 #include "core/orgdomain.h"
 #include "core/str.h"
 #include "mime/address.h"
+#include "report/dmarc_report.h"
 
 #define CLI_DMARC_MAX_DKIM DMARC_MAX_DKIM
 
@@ -43,8 +45,11 @@ static void cli_dmarc_usage(FILE *out)
 	    "  --dkim D:RESULT       a DKIM signature's d= and result (repeatable)\n"
 	    "  --sample N            pct= sampling value 0-99 (default: random)\n"
 	    "  --psl FILE            public suffix list (default: %s)\n"
-	    "  --json                one JSON object instead of text\n" CLI_DNS_USAGE
-	    "  --help                this text\n",
+	    "  --json                one JSON object instead of text\n"
+	    "  --record              store the outcome for aggregate reports (smexop dmarc\n"
+	    "                        report) with --ip IP [--mail-from ADDR] [--helo NAME]\n"
+	    "                        [--rcpt-domain D] [--time T] [-c CONFIG | --db "
+	    "PATH]\n" CLI_DNS_USAGE "  --help                this text\n",
 	    ORGDOMAIN_DEFAULT_FILE);
 }
 
@@ -182,7 +187,10 @@ int cli_dmarc(int argc, char **argv)
 	struct cli_dmarc_run run = { 0 };
 	struct orgdomain *psl = NULL;
 	struct arena *a;
-	bool json = false;
+	bool json = false, record = false;
+	const char *rec_ip = NULL, *rec_mail_from = NULL, *rec_helo = NULL, *rec_rcpt = NULL;
+	const char *rec_config = NULL, *rec_db = NULL;
+	int64_t rec_time = -1;
 	size_t nfrom = 0, ndkim = 0;
 	int i, rc, ret = CLI_EXIT_OK;
 
@@ -205,6 +213,35 @@ int cli_dmarc(int argc, char **argv)
 		}
 		if (strcmp(opt, "--json") == 0) {
 			json = true;
+			continue;
+		}
+		if (strcmp(opt, "--record") == 0) {
+			record = true;
+			continue;
+		}
+		if (strcmp(opt, "--ip") == 0 || strcmp(opt, "--mail-from") == 0 ||
+		    strcmp(opt, "--helo") == 0 || strcmp(opt, "--rcpt-domain") == 0 ||
+		    strcmp(opt, "--time") == 0 || strcmp(opt, "-c") == 0 ||
+		    strcmp(opt, "--config") == 0 || strcmp(opt, "--db") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage_error("dmarc", "%s needs a value", opt);
+			val = argv[++i];
+			if (strcmp(opt, "--ip") == 0)
+				rec_ip = val;
+			else if (strcmp(opt, "--mail-from") == 0)
+				rec_mail_from = val;
+			else if (strcmp(opt, "--helo") == 0)
+				rec_helo = val;
+			else if (strcmp(opt, "--rcpt-domain") == 0)
+				rec_rcpt = val;
+			else if (strcmp(opt, "--db") == 0)
+				rec_db = val;
+			else if (strcmp(opt, "--time") == 0) {
+				if (dmarc_report_time_parse(val, &rec_time) < 0)
+					return cli_usage_error("dmarc", "--time: not a time: '%s'",
+					                       val);
+			} else
+				rec_config = val;
 			continue;
 		}
 		if (strcmp(opt, "--from-domain") != 0 && strcmp(opt, "--from") != 0 &&
@@ -253,6 +290,8 @@ int cli_dmarc(int argc, char **argv)
 	}
 	if ((nfrom == 0) == (from_value == NULL))
 		return cli_usage_error("dmarc", "give --from-domain or --from (one of them)");
+	if (record && rec_ip == NULL)
+		return cli_usage_error("dmarc", "--record needs --ip");
 	if ((req.spf_domain == NULL) != (spf_result == NULL))
 		return cli_usage_error("dmarc", "--spf-domain and --spf go together");
 	if (spf_result == NULL)
@@ -315,6 +354,26 @@ int cli_dmarc(int argc, char **argv)
 			cli_dmarc_print_json(stdout, run.o, authres);
 		else
 			cli_dmarc_print_text(stdout, run.o, authres);
+	}
+	if (record) {
+		struct dmarc_report_dkim rdk[CLI_DMARC_MAX_DKIM];
+		struct dmarc_report_msg m = { .source_ip = rec_ip,
+			                      .mail_from = rec_mail_from,
+			                      .helo = rec_helo ? rec_helo : req.spf_domain,
+			                      .rcpt_domain = rec_rcpt,
+			                      .spf = req.spf,
+			                      .dkim = rdk,
+			                      .ndkim = ndkim };
+		for (size_t k = 0; k < ndkim; k++) {
+			rdk[k].domain = dkim[k].domain;
+			rdk[k].selector = NULL;
+			rdk[k].result = dkim[k].result;
+		}
+		if (rec_mail_from == NULL && rec_helo == NULL)
+			m.mail_from = req.spf_domain;
+		fflush(stdout);
+		ret = cli_dmarc_record(rec_config, rec_db, run.o, &m,
+		                       rec_time >= 0 ? rec_time : (int64_t)time(NULL));
 	}
 out:
 	arena_free(a);

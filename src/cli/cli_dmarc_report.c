@@ -101,6 +101,23 @@ static int cli_dr_time(const char *cmd, const char *opt, const char *val, int64_
 	return 0;
 }
 
+/* ==== record (for `smexop dmarc --record`) ================================ */
+
+int cli_dmarc_record(const char *config, const char *db, const struct dmarc_outcome *o,
+                     const struct dmarc_report_msg *m, int64_t t)
+{
+	struct cli_dr c = { .cmd = "dmarc record", .config = config, .db = db };
+	struct sx_err err = { 0 };
+	int rc = cli_dr_open(&c);
+
+	if (rc == 0 && dmarc_report_record(c.st, o, m, t, &err) < 0) {
+		fprintf(stderr, "smexop dmarc: --record: %s\n", err.msg);
+		rc = 1;
+	}
+	cli_dr_close(&c);
+	return rc;
+}
+
 /* ==== report ============================================================== */
 
 static void cli_dmarc_report_usage(FILE *out)
