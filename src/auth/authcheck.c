@@ -158,7 +158,6 @@ static int sealers(struct arena *a, const struct authcheck_result *r, struct com
 		while ((res = authres_find(&ar, "dmarc", &from)) != NULL) {
 			const char *hf = authres_prop_find(res, "header", "from");
 
-			from++;
 			if (strcmp(res->result, "pass") == 0 && hf != NULL &&
 			    str_casecmp(hf, in->from_domain) == 0)
 				s[i].aar_dmarc_pass = true;
@@ -559,7 +558,8 @@ static const char *arc_comment(struct arena *a, const struct arc_verdict *v)
 int authcheck_authres(struct arena *a, const struct authcheck_result *r, const char *authserv_id,
                       struct authres *out)
 {
-	size_t max = 7 + r->ndkim, i;
+	size_t ndkim = r->ndkim < AUTHCHECK_AR_MAX_DKIM ? r->ndkim : AUTHCHECK_AR_MAX_DKIM;
+	size_t max = 7 + ndkim, i;
 	struct props ps = { .n = 0 };
 	int rc = 0;
 
@@ -583,7 +583,7 @@ int authcheck_authres(struct arena *a, const struct authcheck_result *r, const c
 	}
 	if (r->ndkim == 0)
 		rc |= result(out, max, a, "dkim", "none", "message not signed", NULL, NULL);
-	for (i = 0; i < r->ndkim; i++) {
+	for (i = 0; i < ndkim; i++) {
 		const struct dkim_sig_result *d = &r->dkim[i];
 
 		ps.n = 0;

@@ -22,7 +22,8 @@
  *
  * Output: authcheck_authres() fills a struct authres with, in order:
  *   spf (smtp.mailfrom), spf (smtp.helo), one dkim per signature (header.d,
- *   header.s, header.i, header.b: the first 8 characters of b=), dmarc
+ *   header.s, header.i, header.b: the first 8 characters of b=; at most
+ *   AUTHCHECK_AR_MAX_DKIM, the ones past DKIM's limit are not verified), dmarc
  *   (header.from, policy.dmarc: the disposition, policy.action: EOP's
  *   action= value; "bestguesspass" as EOP writes it), arc (smtp.remote-ip,
  *   header.oldest-pass), iprev (policy.iprev) and compauth (reason=).
@@ -61,7 +62,8 @@ struct event_base;
 struct orgdomain;
 struct raw_message;
 
-#define AUTHCHECK_PTR_NAMES 10 /* PTR names tried for forward confirmation */
+#define AUTHCHECK_PTR_NAMES   10                  /* PTR names tried for forward confirmation */
+#define AUTHCHECK_AR_MAX_DKIM DKIM_MAX_SIGNATURES /* dkim results written (the first ones) */
 
 struct authcheck_options {
 	const char *authserv_id; /* ours: the first token of the header field */

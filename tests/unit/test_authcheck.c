@@ -448,6 +448,13 @@ static void test_arc_override(void **state)
 	                            "header.oldest-pass=1;\n"));
 	assert_non_null(strstr(hdr, "compauth=pass reason=130\n"));
 
+	/* the sealer's AAR may hold several dmarc results: any pass for From counts */
+	sealed = seal_as_list(a, changed,
+	                      "lists.example.org; dmarc=fail header.from=example.org; "
+	                      "dmarc=pass header.from=example.com");
+	r = check(a, sealed, "198.51.100.25", "lists.example.org", "alice@example.com", &o);
+	assert_int_equal(r->compauth.reason, COMPAUTH_R_ARC_OVERRIDE);
+
 	/* a trusted sealer that saw DMARC fail does not override */
 	sealed = seal_as_list(a, changed, "lists.example.org; dmarc=fail header.from=example.com");
 	r = check(a, sealed, "198.51.100.25", "lists.example.org", "alice@example.com", &o);
@@ -459,6 +466,39 @@ static void test_arc_override(void **state)
 	r = check(a, sealed, "198.51.100.25", "lists.example.org", "alice@example.com", &o);
 	assert_int_equal(r->arc->result, ARC_FAIL);
 	assert_int_equal(r->compauth.reason, COMPAUTH_R_EXPLICIT_FAIL);
+	arena_free(a);
+}
+
+/* test_many_signatures - past AUTHCHECK_AR_MAX_DKIM signatures the field
+ * stops listing them, so it stays within what parsers accept */
+static void test_many_signatures(void **state)
+{
+	struct dkim_signer s[AUTHCHECK_AR_MAX_DKIM + 2];
+	struct arena *a = arena_new();
+	struct authcheck_options o;
+	const struct authcheck_result *r;
+	struct authres ar;
+	struct sx_err err;
+	const char *hdr;
+	size_t i, from = 0, ndkim = 0;
+
+	(void)state;
+	for (i = 0; i < AUTHCHECK_AR_MAX_DKIM + 2; i++)
+		s[i] = fx.ed[0];
+	options(&o);
+	r = check(a, message(a, "example.com", s, AUTHCHECK_AR_MAX_DKIM + 2), "192.0.2.1",
+	          "mx1.example.com", "alice@example.com", &o);
+	assert_int_equal(r->ndkim, AUTHCHECK_AR_MAX_DKIM + 2);
+	assert_int_equal(r->dkim[0].result, DKIM_PASS);
+	assert_int_equal(r->dkim[AUTHCHECK_AR_MAX_DKIM + 1].result, DKIM_NEUTRAL);
+	hdr = authcheck_header(a, r, "mx.test.example", true);
+	assert_non_null(hdr);
+	hdr = strchr(hdr, ':') + 1;
+	assert_int_equal(authres_parse(&ar, a, hdr, strlen(hdr) - 1, 0, &err), 0);
+	while (authres_find(&ar, "dkim", &from) != NULL)
+		ndkim++;
+	assert_int_equal(ndkim, AUTHCHECK_AR_MAX_DKIM);
+	assert_int_equal(ar.nresults, 6 + AUTHCHECK_AR_MAX_DKIM);
 	arena_free(a);
 }
 
@@ -622,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_temperror),
 		cmocka_unit_test(test_from_unusable),
 		cmocka_unit_test(test_arc_override),
+		cmocka_unit_test(test_many_signatures),
 		cmocka_unit_test(test_strip_ours),
 		cmocka_unit_test(test_cancel_and_free),
 		cmocka_unit_test(test_oom),

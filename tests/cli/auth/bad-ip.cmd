@@ -1,0 +1,3 @@
+# --ip must be an address
+smexop auth --ip 10.2.3 --helo a.example --mail-from a@a.example --dns-zone @DATA@/auth/auth.zone --now 1790000100 --authserv-id mx.test.example @CASES@/eop-pass.eml
+exit 2
