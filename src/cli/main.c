@@ -20,7 +20,7 @@ static const struct command commands[] = {
 	{ "spf", cli_spf, "evaluate SPF (RFC 7208) for an IP, MAIL FROM and HELO" },
 	{ "dns", cli_dns_cmd, "look a name up through smexop's resolver (A, MX, TXT, TLSA ...)" },
 	{ "dkim", cli_dkim, "verify, sign DKIM (RFC 6376, RFC 8463); make keys (dkim keygen)" },
-	{ "dmarc", cli_dmarc, "evaluate DMARC (RFC 7489) from the From domain, SPF and DKIM results" },
+	{ "dmarc", cli_dmarc, "evaluate DMARC (RFC 7489); report, import, summary" },
 	{ "arc", cli_arc, "validate an ARC chain, add an ARC set (RFC 8617)" },
 	{ "auth", cli_auth, "check SPF, DKIM, DMARC, ARC and compauth of a message" },
 	{ "config", cli_config, "check a configuration file (config check FILE)" },
