@@ -173,6 +173,49 @@ struct config_dmarc_reports {
 	char email_default[300]; /* holds the computed default of email */
 };
 
+/* connection filter (EOP's HostedConnectionFilterPolicy): entries are
+ * "ADDR[/PREFIX] [label]" as in filter/iplist.h */
+struct config_connection_filter {
+	CONFIG_LIST(const char *) ip_allow;
+	CONFIG_LIST(const char *) ip_block;
+	const char *ip_allow_file;
+	const char *ip_block_file;
+	bool safe_list;
+	const char *safe_list_file;
+	uint64_t max_connections_per_ip; /* 0: no limit */
+	uint64_t max_connection_rate;    /* per IP and minute; 0: no limit */
+};
+
+/* one DNSBL zone; codes are "127.0.0.2[-127.0.0.11] [meaning]" */
+struct config_dnsbl {
+	const char *zone;
+	CONFIG_LIST(const char *) codes;
+	uint64_t weight;
+};
+
+struct config_reputation {
+	const char *block_file;
+	CONFIG_LIST(struct config_dnsbl) dnsbl;
+	uint64_t threshold;
+	uint64_t timeout_ms;
+};
+
+enum config_domain_type { CONFIG_DOMAIN_AUTHORITATIVE, CONFIG_DOMAIN_INTERNAL_RELAY };
+
+/* one accepted domain (EOP's AcceptedDomain) */
+struct config_accepted_domain {
+	const char *domain; /* lower case */
+	int type;           /* enum config_domain_type */
+	bool subdomains;
+};
+
+/* the recipient directory of Directory Based Edge Blocking */
+struct config_directory {
+	const char *file;
+	const char *subaddress_separator; /* "" disables sub-addressing */
+	bool case_sensitive_local;
+};
+
 struct arena;
 
 struct smexop_config {
@@ -185,6 +228,10 @@ struct smexop_config {
 	struct config_store store;
 	struct config_dmarc_reports dmarc_reports;
 	struct config_dkim dkim;
+	struct config_connection_filter connection_filter;
+	struct config_reputation reputation;
+	CONFIG_LIST(struct config_accepted_domain) accepted_domains;
+	struct config_directory directory;
 
 	struct arena *arena; /* owns everything above */
 };

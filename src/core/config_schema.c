@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/dns.h"
+#include "core/net.h"
 #include "core/str.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -643,6 +645,365 @@ static const struct config_schema dmarc_reports_schema = {
 	.finish = dmarc_reports_finish,
 };
 
+/* ---- perimeter: connection filter, reputation, domains, directory --- */
+
+/* filter_cidr_ok - the first word of s is ADDR or ADDR/PREFIX (the syntax
+ * of filter/iplist.h; host bits are only warned about there) */
+static bool filter_cidr_ok(const char *s)
+{
+	size_t n = strcspn(s, " \t#"), alen;
+	const char *slash = memchr(s, '/', n);
+	struct net_addr a;
+	uint64_t p;
+
+	alen = slash ? (size_t)(slash - s) : n;
+	if (net_addr_parse_n(s, alen, &a) < 0)
+		return false;
+	if (slash == NULL)
+		return true;
+	if (str_to_u64(slash + 1, n - alen - 1, 0, 128, &p) < 0)
+		return false;
+	if (memchr(s, ':', alen) != NULL && a.family == AF_INET)
+		return p >= 96;
+	return p <= net_addr_bits(&a);
+}
+
+static int filter_cidr_list_ok(const char *const *v, size_t n, const char *name, char *msg,
+                               size_t msgsize)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!filter_cidr_ok(v[i])) {
+			snprintf(msg, msgsize,
+			         "%s[%zu]: '%.60s' is not an IP address or CIDR prefix", name, i,
+			         v[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int connection_filter_finish(struct smexop_config *cfg, void *section, char *msg,
+                                    size_t msgsize)
+{
+	struct config_connection_filter *c = section;
+
+	(void)cfg;
+	if (filter_cidr_list_ok(c->ip_allow.v, c->ip_allow.n, "ip_allow", msg, msgsize) < 0 ||
+	    filter_cidr_list_ok(c->ip_block.v, c->ip_block.n, "ip_block", msg, msgsize) < 0)
+		return -1;
+	return 0;
+}
+
+static const struct config_entry filter_ip_item = {
+	.name = "entry",
+	.type = CONFIG_STRING,
+	.min = 1,
+	.max = 300,
+};
+
+static const struct config_entry connection_filter_entries[] = {
+	{ .name = "ip_allow",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_connection_filter, ip_allow),
+	  .def = "[]",
+	  .max = 100000,
+	  .item = &filter_ip_item,
+	  .doc = "IP Allow List: \"ADDR[/PREFIX] [label]\", IPv4 or IPv6, any prefix length; "
+	         "mail from these skips spam filtering (SCL -1, IPV:CAL) but not malware "
+	         "scanning. Wins over the block list, as in EOP." },
+	{ .name = "ip_block",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_connection_filter, ip_block),
+	  .def = "[]",
+	  .max = 100000,
+	  .item = &filter_ip_item,
+	  .doc = "IP Block List, same syntax: connections are refused with `550 5.7.1 Service "
+	         "unavailable; Client host [IP] blocked using Customer Block list`." },
+	{ .name = "ip_allow_file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_connection_filter, ip_allow_file),
+	  .def_doc = "none",
+	  .doc = "More allow entries, one per line (`#` comments); added to ip_allow." },
+	{ .name = "ip_block_file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_connection_filter, ip_block_file),
+	  .def_doc = "none",
+	  .doc = "More block entries, one per line (`#` comments); added to ip_block." },
+	{ .name = "safe_list",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_connection_filter, safe_list),
+	  .def = "false",
+	  .doc = "Use the safe list (EOP's EnableSafeList): senders in safe_list_file are "
+	         "treated like the allow list." },
+	{ .name = "safe_list_file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_connection_filter, safe_list_file),
+	  .def_doc = "none",
+	  .doc = "The trusted senders of the safe list (the part Microsoft curates in EOP), one "
+	         "entry per line; read only when safe_list is true." },
+	{ .name = "max_connections_per_ip",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_connection_filter, max_connections_per_ip),
+	  .def = "0",
+	  .min = 0,
+	  .max = 100000,
+	  .doc = "Concurrent connections from one IPv4 address or IPv6 /64 before new ones get "
+	         "421; 0: no limit. The allow and safe lists are exempt." },
+	{ .name = "max_connection_rate",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_connection_filter, max_connection_rate),
+	  .def = "0",
+	  .min = 0,
+	  .max = 1000000,
+	  .doc = "New connections per minute from one IPv4 address or IPv6 /64 before new "
+	         "ones get 421; 0: no limit." },
+};
+
+static const struct config_schema connection_filter_schema = {
+	.name = "connection_filter",
+	.doc = "Stage 1: IP allow, block and safe lists and per-IP connection limits (EOP's "
+	       "connection filter policy).",
+	.size = sizeof(struct config_connection_filter),
+	.entries = connection_filter_entries,
+	.nentries = N(connection_filter_entries),
+	.finish = connection_filter_finish,
+};
+
+/* dnsbl_code_ok - "127.0.0.2", "127.0.0.2-127.0.0.11", each optionally
+ * followed by a space and a meaning */
+static bool dnsbl_code_ok(const char *s)
+{
+	size_t n = strcspn(s, " \t"), alen;
+	const char *dash = memchr(s, '-', n);
+	struct net_addr a, b;
+
+	alen = dash ? (size_t)(dash - s) : n;
+	if (net_addr_parse_n(s, alen, &a) < 0 || a.family != AF_INET)
+		return false;
+	if (dash == NULL)
+		return true;
+	if (net_addr_parse_n(dash + 1, n - alen - 1, &b) < 0 || b.family != AF_INET)
+		return false;
+	return memcmp(a.bytes, b.bytes, 4) <= 0;
+}
+
+static int dnsbl_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_dnsbl *d = section;
+	size_t i;
+
+	(void)cfg;
+	if (d->zone == NULL) {
+		snprintf(msg, msgsize, "zone is required");
+		return -1;
+	}
+	if (dns_name_check(d->zone) < 0) {
+		snprintf(msg, msgsize, "zone: not a domain name");
+		return -1;
+	}
+	str_lower_inplace((char *)d->zone);
+	for (i = 0; i < d->codes.n; i++)
+		if (!dnsbl_code_ok(d->codes.v[i])) {
+			snprintf(msg, msgsize,
+			         "codes[%zu]: '%.60s' is not \"127.0.0.N[-127.0.0.M] [meaning]\"",
+			         i, d->codes.v[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static const struct config_entry dnsbl_code_item = {
+	.name = "code",
+	.type = CONFIG_STRING,
+	.min = 7,
+	.max = 200,
+};
+
+static const struct config_entry dnsbl_entries[] = {
+	{ .name = "zone",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_dnsbl, zone),
+	  .def_doc = "required",
+	  .min = 1,
+	  .max = 200,
+	  .doc = "The DNSBL zone, e.g. zen.spamhaus.org; IPv6 clients are asked in reverse "
+	         "nibbles." },
+	{ .name = "codes",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_dnsbl, codes),
+	  .def = "[]",
+	  .max = 64,
+	  .item = &dnsbl_code_item,
+	  .doc = "The answers that count as listed: \"127.0.0.2\" or \"127.0.0.2-127.0.0.11\", "
+	         "each optionally followed by its meaning (\"127.0.0.4-127.0.0.7 XBL\"); empty: "
+	         "any 127.0.0.0/8 answer. 127.255.255.0/24 is always an error answer (query "
+	         "refused, open resolver) and never a listing." },
+	{ .name = "weight",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_dnsbl, weight),
+	  .def = "1",
+	  .min = 0,
+	  .max = 1000,
+	  .doc = "What a listing in this zone adds to the total compared with the threshold." },
+};
+
+static const struct config_schema dnsbl_schema = {
+	.name = "dnsbl",
+	.doc = "one DNSBL zone",
+	.size = sizeof(struct config_dnsbl),
+	.entries = dnsbl_entries,
+	.nentries = N(dnsbl_entries),
+	.finish = dnsbl_finish,
+};
+
+static const struct config_entry reputation_entries[] = {
+	{ .name = "block_file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_reputation, block_file),
+	  .def_doc = "none",
+	  .doc = "A local reputation block list, one \"ADDR[/PREFIX] [label]\" per line; a "
+	         "listed client is refused with `550 5.7.606 Access denied, banned sending IP "
+	         "[IP]` without any DNSBL query." },
+	{ .name = "dnsbl",
+	  .type = CONFIG_OBJLIST,
+	  .offset = offsetof(struct config_reputation, dnsbl),
+	  .def = "[]",
+	  .max = 32,
+	  .child = &dnsbl_schema,
+	  .unique = "zone",
+	  .doc = "DNS block lists, all asked at once; a timeout or an error answer counts as "
+	         "not listed and is logged." },
+	{ .name = "threshold",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_reputation, threshold),
+	  .def = "1",
+	  .min = 1,
+	  .max = 100000,
+	  .doc = "Block (5.7.606) when the weights of the zones listing the client add up to "
+	         "at least this." },
+	{ .name = "timeout",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_reputation, timeout_ms),
+	  .def = "8s",
+	  .min = 100,
+	  .max = 60 * 1000,
+	  .doc = "How long all DNSBL queries of one connection may take together; zones not "
+	         "answered by then count as not listed." },
+};
+
+static const struct config_schema reputation_schema = {
+	.name = "reputation",
+	.doc = "Stage 1: reputation block from a local list and DNSBL zones.",
+	.size = sizeof(struct config_reputation),
+	.entries = reputation_entries,
+	.nentries = N(reputation_entries),
+};
+
+static const char *const accepted_domain_types[] = { "authoritative", "internal_relay", NULL };
+
+static int accepted_domain_finish(struct smexop_config *cfg, void *section, char *msg,
+                                  size_t msgsize)
+{
+	struct config_accepted_domain *d = section;
+
+	(void)cfg;
+	if (d->domain == NULL) {
+		snprintf(msg, msgsize, "domain is required");
+		return -1;
+	}
+	if (dns_name_check(d->domain) < 0 || strchr(d->domain, '@') != NULL) {
+		snprintf(msg, msgsize, "domain: not a domain name");
+		return -1;
+	}
+	str_lower_inplace((char *)d->domain);
+	return 0;
+}
+
+static const struct config_entry accepted_domain_entries[] = {
+	{ .name = "domain",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_accepted_domain, domain),
+	  .def_doc = "required",
+	  .min = 1,
+	  .max = 253,
+	  .doc = "A domain this gateway receives mail for." },
+	{ .name = "type",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_accepted_domain, type),
+	  .def = "authoritative",
+	  .words = accepted_domain_types,
+	  .doc = "authoritative: every recipient is in the directory, unknown ones get `550 "
+	         "5.4.1 Recipient address rejected: Access denied` (edge blocking); "
+	         "internal_relay: unknown recipients are passed on (migrations, shared domains)." },
+	{ .name = "subdomains",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_accepted_domain, subdomains),
+	  .def = "false",
+	  .doc = "Accept mail for all subdomains too (EOP's MatchSubDomains); a subdomain "
+	         "listed on its own wins." },
+};
+
+static const struct config_schema accepted_domain_schema = {
+	.name = "accepted_domain",
+	.doc = "one accepted domain",
+	.size = sizeof(struct config_accepted_domain),
+	.entries = accepted_domain_entries,
+	.nentries = N(accepted_domain_entries),
+	.finish = accepted_domain_finish,
+};
+
+static int directory_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_directory *d = section;
+	const char *p;
+
+	(void)cfg;
+	for (p = d->subaddress_separator; p != NULL && *p != '\0'; p++)
+		if (*p == '@' || *p == '"' || *p == '\\' || (unsigned char)*p <= ' ' ||
+		    (unsigned char)*p >= 0x7f) {
+			snprintf(msg, msgsize,
+			         "subaddress_separator: '%c' cannot separate a "
+			         "sub-address",
+			         *p);
+			return -1;
+		}
+	return 0;
+}
+
+static const struct config_entry directory_entries[] = {
+	{ .name = "file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_directory, file),
+	  .def_doc = "none (no edge blocking)",
+	  .doc = "The recipients of the authoritative domains, one per line: "
+	         "\"user@example.com\", \"alias@example.com: user@example.com\", or "
+	         "\"@example.com\" (catch-all: every address of the domain exists)." },
+	{ .name = "subaddress_separator",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_directory, subaddress_separator),
+	  .def = "+",
+	  .min = 0,
+	  .max = 8,
+	  .doc = "Characters that start a sub-address (user+tag@ is user@); several mean any "
+	         "of them (\"+-\"), \"\" turns sub-addressing off." },
+	{ .name = "case_sensitive_local",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_directory, case_sensitive_local),
+	  .def = "false",
+	  .doc = "Compare local parts case-sensitively (RFC 5321 allows it; almost no mailbox "
+	         "server does it). Domains are always case-insensitive." },
+};
+
+static const struct config_schema directory_schema = {
+	.name = "directory",
+	.doc = "Stage 2: Directory Based Edge Blocking.",
+	.size = sizeof(struct config_directory),
+	.entries = directory_entries,
+	.nentries = N(directory_entries),
+	.finish = directory_finish,
+};
+
 /* ---- the root ------------------------------------------------------- */
 
 #define SECTION(member, schema)                                                                    \
@@ -667,6 +1028,18 @@ static const struct config_entry root_entries[] = {
 	SECTION(store, store_schema),
 	SECTION(dmarc_reports, dmarc_reports_schema),
 	SECTION(dkim, dkim_schema),
+	SECTION(connection_filter, connection_filter_schema),
+	SECTION(reputation, reputation_schema),
+	{ .name = "accepted_domains",
+	  .type = CONFIG_OBJLIST,
+	  .offset = offsetof(struct smexop_config, accepted_domains),
+	  .def = "[]",
+	  .max = 10000,
+	  .child = &accepted_domain_schema,
+	  .unique = "domain",
+	  .doc = "The domains this gateway receives mail for (EOP's accepted domains); mail "
+	         "to any other domain needs relay rights, else `550 5.7.1 Relaying denied`." },
+	SECTION(directory, directory_schema),
 };
 
 const struct config_schema config_schema_root = {
