@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -69,6 +70,7 @@ struct spf_eval {
 	const char *exp_domain;
 	enum spf_result result;
 	const char *explanation;
+	/* text buffers last: spf_eval_new() zeroes only what comes before them */
 	char problem[400];
 	char pbuf[DNS_NAME_MAX + 1];
 	char scratch[SPF_MACRO_OUT_MAX];
@@ -849,7 +851,9 @@ static void finish(struct spf_eval *e, enum spf_result r)
 struct spf_eval *spf_eval_new(struct arena *a, const struct spf_request *req,
                               const struct spf_limits *limits)
 {
-	struct spf_eval *e = arena_zalloc(a, sizeof(*e));
+	/* the text buffers at the end of the struct are large (SPF_MACRO_OUT_MAX)
+	 * and always written before they are read: zero only what comes before */
+	struct spf_eval *e = arena_alloc(a, sizeof(*e));
 	const char *mf = req->mail_from ? req->mail_from : "";
 	const char *helo = req->helo ? req->helo : "";
 	const char *local = "postmaster", *dom, *at;
@@ -858,6 +862,8 @@ struct spf_eval *spf_eval_new(struct arena *a, const struct spf_request *req,
 
 	if (e == NULL)
 		return NULL;
+	memset(e, 0, offsetof(struct spf_eval, problem));
+	e->problem[0] = e->pbuf[0] = e->scratch[0] = '\0';
 	e->a = a;
 	spf_limits_default(&e->lim);
 	if (limits != NULL) {
