@@ -173,6 +173,21 @@ struct config_dmarc_reports {
 	char email_default[300]; /* holds the computed default of email */
 };
 
+/* anti-phishing policy (EOP's AntiPhishPolicy): the actions for DMARC
+ * and spoof failures; the word lists restrict each to EOP's choices */
+enum config_ap_dmarc_reject { CONFIG_AP_REJECT_REJECT, CONFIG_AP_REJECT_QUARANTINE,
+	                      CONFIG_AP_REJECT_JUNK };
+enum config_ap_dmarc_quarantine { CONFIG_AP_QUARANTINE_QUARANTINE, CONFIG_AP_QUARANTINE_JUNK };
+enum config_ap_spoof { CONFIG_AP_SPOOF_JUNK, CONFIG_AP_SPOOF_QUARANTINE, CONFIG_AP_SPOOF_DELIVER };
+
+struct config_anti_phishing {
+	bool honor_dmarc_policy;
+	int dmarc_reject_action;     /* enum config_ap_dmarc_reject */
+	int dmarc_quarantine_action; /* enum config_ap_dmarc_quarantine */
+	bool spoof_intelligence;
+	int spoof_action; /* enum config_ap_spoof */
+};
+
 /* connection filter (EOP's HostedConnectionFilterPolicy): entries are
  * "ADDR[/PREFIX] [label]" as in filter/iplist.h */
 struct config_connection_filter {
@@ -232,6 +247,7 @@ struct smexop_config {
 	struct config_reputation reputation;
 	CONFIG_LIST(struct config_accepted_domain) accepted_domains;
 	struct config_directory directory;
+	struct config_anti_phishing anti_phishing;
 
 	struct arena *arena; /* owns everything above */
 };

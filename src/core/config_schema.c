@@ -1004,6 +1004,56 @@ static const struct config_schema directory_schema = {
 	.finish = directory_finish,
 };
 
+/* ---- anti_phishing -------------------------------------------------- */
+
+static const char *const ap_reject_words[] = { "reject", "quarantine", "junk", NULL };
+static const char *const ap_quarantine_words[] = { "quarantine", "junk", NULL };
+static const char *const ap_spoof_words[] = { "junk", "quarantine", "deliver", NULL };
+
+static const struct config_entry anti_phishing_entries[] = {
+	{ .name = "honor_dmarc_policy",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_anti_phishing, honor_dmarc_policy),
+	  .def = "true",
+	  .doc = "Act on the sender's DMARC policy when DMARC fails (EOP's HonorDmarcPolicy, on "
+	         "since 2023): p=reject and p=quarantine take the actions below; off, a DMARC "
+	         "failure is treated as spoofing and the reply says action=oreject." },
+	{ .name = "dmarc_reject_action",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_anti_phishing, dmarc_reject_action),
+	  .def = "reject",
+	  .words = ap_reject_words,
+	  .doc = "What a DMARC failure under p=reject gets: refused at the end of DATA with 550 "
+	         "5.7.509, or kept in quarantine, or delivered to the Junk folder." },
+	{ .name = "dmarc_quarantine_action",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_anti_phishing, dmarc_quarantine_action),
+	  .def = "quarantine",
+	  .words = ap_quarantine_words,
+	  .doc = "What a DMARC failure under p=quarantine gets: quarantine, or the Junk folder." },
+	{ .name = "spoof_intelligence",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_anti_phishing, spoof_intelligence),
+	  .def = "true",
+	  .doc = "Act on composite authentication failures (compauth=fail) that DMARC does not "
+	         "settle: unauthenticated senders using a From domain they do not own." },
+	{ .name = "spoof_action",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_anti_phishing, spoof_action),
+	  .def = "junk",
+	  .words = ap_spoof_words,
+	  .doc = "What a spoofed message (compauth=fail) gets: the Junk folder (EOP's default), "
+	         "quarantine (EOP's Strict preset), or delivered with the verdict in headers." },
+};
+
+static const struct config_schema anti_phishing_schema = {
+	.name = "anti_phishing",
+	.doc = "Anti-phishing policy: spoof protection and how DMARC policies are honoured.",
+	.size = sizeof(struct config_anti_phishing),
+	.entries = anti_phishing_entries,
+	.nentries = N(anti_phishing_entries),
+};
+
 /* ---- the root ------------------------------------------------------- */
 
 #define SECTION(member, schema)                                                                    \
@@ -1040,6 +1090,7 @@ static const struct config_entry root_entries[] = {
 	  .doc = "The domains this gateway receives mail for (EOP's accepted domains); mail "
 	         "to any other domain needs relay rights, else `550 5.7.1 Relaying denied`." },
 	SECTION(directory, directory_schema),
+	SECTION(anti_phishing, anti_phishing_schema),
 };
 
 const struct config_schema config_schema_root = {
