@@ -409,7 +409,8 @@ static void iplist_dedup(struct iplist *l, const char *name, iplist_warn_fn warn
 {
 	size_t i, k = 0;
 
-	qsort(l->ents, l->n, sizeof(*l->ents), iplist_ent_cmp);
+	if (l->n > 1)
+		qsort(l->ents, l->n, sizeof(*l->ents), iplist_ent_cmp);
 	for (i = 0; i < l->n; i++) {
 		if (k > 0 && l->ents[k - 1].pub.prefix == l->ents[i].pub.prefix &&
 		    l->ents[k - 1].pub.net.family == l->ents[i].pub.net.family &&
