@@ -16,6 +16,8 @@ packages=(
 	nsd python3 python3-dnspython python3-yaml
 	# DKIM interoperability: the reference implementations from Debian
 	python3-dkim opendkim-tools libopendkim-dev
+	# tests: OpenDMARC's library as a DMARC peer; xmllint for the aggregate report schema
+	libopendmarc-dev libxml2-utils
 	# benchmarks: the peers we compare against
 	python3-spf spfquery hyperfine
 )
