@@ -188,6 +188,7 @@ static void test_config_policy(void **state)
 	                           "  dmarc_reject_action: junk\n"
 	                           "  dmarc_quarantine_action: junk\n"
 	                           "  spoof_action: quarantine\n";
+	static const char bad[] = "anti_phishing:\n  dmarc_reject_action: deliver\n";
 	struct smexop_config *cfg;
 	struct stage_action_policy p;
 	struct config_diag diag;
@@ -213,8 +214,7 @@ static void test_config_policy(void **state)
 	config_free(cfg);
 
 	/* EOP offers no "deliver" for a DMARC reject: the schema refuses it */
-	assert_null(config_load_mem("bad.yaml", "anti_phishing:\n  dmarc_reject_action: deliver\n",
-	                            48, &diag));
+	assert_null(config_load_mem("bad.yaml", bad, sizeof(bad) - 1, &diag));
 	assert_true(diag.n >= 1);
 }
 
