@@ -386,8 +386,10 @@ def main():
                 args += ["--dkim", "%s:%s" % (d, r)]
             r = subprocess.run(args, capture_output=True, text=True)
             first = r.stdout.split("\n", 1)[0].split()
-            smx = tuple(first) if r.returncode == 0 and len(first) == 2 else ("exit%d" % r.returncode,
-                                                                            r.stderr.strip())
+            if r.returncode == 0 and len(first) == 2:
+                smx = tuple(first)
+            else:
+                smx = ("exit%d" % r.returncode, r.stderr.strip())
             odm = odm_verdict(odm_words[i])
             if smx == odm:
                 passed += 1
