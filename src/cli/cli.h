@@ -75,4 +75,31 @@ int cli_arc(int argc, char **argv);
 /* cli_check_ip.c: stage 1 (connection filter, reputation) for one IP */
 int cli_check_ip(int argc, char **argv);
 
+/* cli_spool.c: what the spool, deliver, quarantine and trace commands
+ * share (-c, --spool, --db, --now; the spool and store opened) */
+struct smexop_config;
+struct spool;
+struct store;
+struct cli_spool_ctx {
+	const char *cmd;
+	const char *config, *spool_dir, *db, *now_arg;
+	struct smexop_config *cfg;
+	struct spool *sp;
+	struct store *st;
+	int64_t now;
+};
+/* cli_spool_option - consume a shared option: 1 consumed, 0 not ours, -1 error */
+int cli_spool_option(struct cli_spool_ctx *c, int argc, char **argv, int *i);
+/* cli_spool_open - load the config and open what is needed; 0 or an exit code */
+int cli_spool_open(struct cli_spool_ctx *c, bool need_spool, bool need_store);
+void cli_spool_close(struct cli_spool_ctx *c);
+/* cli_spool_time - seconds, YYYY-MM-DD[THH:MM:SSZ] (UTC), or a duration ago ("2h") */
+int cli_spool_time(const char *s, int64_t now, int64_t *out);
+/* cli_spool_iso - "2026-01-02T03:04:05Z" */
+const char *cli_spool_iso(int64_t t, char *out, size_t outsize);
+int cli_spool(int argc, char **argv);
+int cli_deliver(int argc, char **argv);
+int cli_quarantine(int argc, char **argv);
+int cli_trace(int argc, char **argv);
+
 #endif

@@ -25,6 +25,10 @@ static const struct command commands[] = {
 	{ "auth", cli_auth, "check SPF, DKIM, DMARC, ARC and compauth of a message" },
 	{ "check-ip", cli_check_ip, "reputation block (DNSBL) and IP lists for a client IP" },
 	{ "config", cli_config, "check a configuration file (config check FILE)" },
+	{ "spool", cli_spool, "show the message spool (spool dump ID, spool list)" },
+	{ "deliver", cli_deliver, "deliver queued messages into Maildirs (deliver --once)" },
+	{ "quarantine", cli_quarantine, "list, show, release, delete quarantined messages" },
+	{ "trace", cli_trace, "message trace: what happened to a message" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

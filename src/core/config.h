@@ -161,6 +161,26 @@ struct config_store {
 	uint64_t busy_timeout_ms;
 };
 
+/* the message spool (transport/spool.h) */
+struct config_spool {
+	const char *dir;
+	const char *node_id;
+	char node_id_default[33]; /* holds the computed default of node_id */
+};
+
+enum config_delivery_mode { CONFIG_DELIVERY_PER_RECIPIENT, CONFIG_DELIVERY_SINGLE };
+
+/* the built-in Maildir delivery (transport/maildir.h) */
+struct config_delivery {
+	const char *maildir;
+	int mode; /* enum config_delivery_mode */
+	uint64_t interval_ms;
+};
+
+struct config_quarantine {
+	uint64_t retention_ms;
+};
+
 struct config_dmarc_reports {
 	const char *org_name;
 	const char *email;
@@ -241,6 +261,9 @@ struct smexop_config {
 	struct config_limits limits;
 	CONFIG_LIST(struct config_listener) listeners;
 	struct config_store store;
+	struct config_spool spool;
+	struct config_delivery delivery;
+	struct config_quarantine quarantine;
 	struct config_dmarc_reports dmarc_reports;
 	struct config_dkim dkim;
 	struct config_connection_filter connection_filter;

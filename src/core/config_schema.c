@@ -556,6 +556,113 @@ static const struct config_schema store_schema = {
 	.nentries = N(store_entries),
 };
 
+/* ---- spool, delivery, quarantine ------------------------------------- */
+
+/* spool_finish - node_id defaults to the first label of server.hostname */
+static int spool_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_spool *sp = section;
+	size_t i;
+
+	if (sp->node_id == NULL) {
+		const char *h = cfg->server.hostname;
+		for (i = 0; h[i] != '\0' && h[i] != '.' && i + 1 < sizeof(sp->node_id_default); i++)
+			sp->node_id_default[i] = str_is_alnum((unsigned char)h[i]) ? h[i] : '_';
+		sp->node_id_default[i] = '\0';
+		if (i == 0)
+			snprintf(sp->node_id_default, sizeof(sp->node_id_default), "node");
+		sp->node_id = sp->node_id_default;
+		return 0;
+	}
+	for (i = 0; sp->node_id[i] != '\0'; i++)
+		if (!str_is_alnum((unsigned char)sp->node_id[i]) && sp->node_id[i] != '_') {
+			snprintf(msg, msgsize, "node_id: only letters, digits and _");
+			return -1;
+		}
+	return 0;
+}
+
+static const struct config_entry spool_entries[] = {
+	{ .name = "dir",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_spool, dir),
+	  .def = "/var/spool/smexop",
+	  .min = 1,
+	  .doc = "The spool: incoming/, queue/, quarantine/ and corrupt/ (mode 0700); a message "
+	         "is fsync'd here before the 250." },
+	{ .name = "node_id",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_spool, node_id),
+	  .def_doc = "the first label of server.hostname",
+	  .min = 1,
+	  .max = 32,
+	  .doc = "This node's name inside spool ids (letters, digits, _), so that ids stay "
+	         "unique when several nodes share state." },
+};
+
+static const struct config_schema spool_schema = {
+	.name = "spool",
+	.doc = "The durable message spool (src/transport/spool.h, `smexop spool dump`).",
+	.size = sizeof(struct config_spool),
+	.entries = spool_entries,
+	.nentries = N(spool_entries),
+	.finish = spool_finish,
+};
+
+static const char *const delivery_modes[] = { "per_recipient", "single", NULL };
+
+static const struct config_entry delivery_entries[] = {
+	{ .name = "maildir",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_delivery, maildir),
+	  .def = "/var/mail/smexop",
+	  .min = 1,
+	  .doc = "Root of the built-in Maildir delivery (used until the queue manager's "
+	         "connectors)." },
+	{ .name = "mode",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_delivery, mode),
+	  .def = "per_recipient",
+	  .words = delivery_modes,
+	  .doc = "per_recipient: MAILDIR/DOMAIN/LOCALPART/ per recipient; single: one catch-all "
+	         "Maildir at MAILDIR." },
+	{ .name = "interval",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_delivery, interval_ms),
+	  .def = "10s",
+	  .min = 100,
+	  .max = 60 * 60 * 1000,
+	  .doc = "How often the gateway looks for queued messages to deliver." },
+};
+
+static const struct config_schema delivery_schema = {
+	.name = "delivery",
+	.doc = "The built-in delivery of accepted mail into Maildirs (`smexop deliver --once`); "
+	       "no DSNs yet.",
+	.size = sizeof(struct config_delivery),
+	.entries = delivery_entries,
+	.nentries = N(delivery_entries),
+};
+
+static const struct config_entry quarantine_entries[] = {
+	{ .name = "retention",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_quarantine, retention_ms),
+	  .def = "30d",
+	  .min = 60 * 60 * 1000,
+	  .max = 3650ULL * 24 * 60 * 60 * 1000,
+	  .doc = "How long a quarantined message is kept before `smexop quarantine expire` "
+	         "removes it (EOP: 30 days)." },
+};
+
+static const struct config_schema quarantine_schema = {
+	.name = "quarantine",
+	.doc = "Quarantined messages (`smexop quarantine list|show|release|delete|expire`).",
+	.size = sizeof(struct config_quarantine),
+	.entries = quarantine_entries,
+	.nentries = N(quarantine_entries),
+};
+
 /* ---- dmarc_reports -------------------------------------------------- */
 
 static int dmarc_reports_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
@@ -1076,6 +1183,9 @@ static const struct config_entry root_entries[] = {
 	  .child = &listener_schema,
 	  .doc = "The SMTP listening sockets; by default one on port 25 with STARTTLS." },
 	SECTION(store, store_schema),
+	SECTION(spool, spool_schema),
+	SECTION(delivery, delivery_schema),
+	SECTION(quarantine, quarantine_schema),
 	SECTION(dmarc_reports, dmarc_reports_schema),
 	SECTION(dkim, dkim_schema),
 	SECTION(connection_filter, connection_filter_schema),

@@ -225,4 +225,130 @@ int store_dmarc_summary(struct store *st, const char *domain, int64_t since, int
                         enum store_dmarc_group group, store_dmarc_summary_cb cb, void *arg,
                         struct sx_err *err);
 
+/* ==== quarantine (store_quarantine.c) ================================= */
+
+/* One quarantined message; the message itself is in the spool under the
+ * same id (transport/spool.h), this row is what lists and searches use. */
+struct store_quarantine {
+	const char *id; /* the spool id */
+	const char *message_id;
+	const char *sender;
+	const char *const *rcpts; /* store_quarantine_add: the recipients */
+	size_t nrcpts;
+	const char *recipients; /* lists: the recipients joined with ", " */
+	const char *subject;
+	const char *reasons; /* joined with "; " */
+	const char *policy;
+	const char *verdict;
+	int64_t received;
+	int64_t expires;
+	uint64_t size;
+	bool released;
+	int64_t released_at;
+	const char *released_by;
+	const char *released_to; /* "" all recipients, else those released to */
+};
+typedef int (*store_quarantine_cb)(const struct store_quarantine *q, void *arg);
+
+struct store_quarantine_filter {
+	int64_t since, until;  /* received in [since, until); 0: no bound */
+	const char *recipient; /* one of the recipients (case-insensitive), or NULL */
+	const char *reason;    /* a substring of the reasons, or NULL */
+	const char *sender;    /* case-insensitive, or NULL */
+	bool unreleased;       /* only messages never released */
+	size_t limit;          /* 0: all */
+};
+
+/* store_quarantine_add - record a quarantined message; 1 when the id is
+ * there already (nothing stored), 0 stored, -1 error */
+int store_quarantine_add(struct store *st, const struct store_quarantine *q, struct sx_err *err);
+/* store_quarantine_list - matching messages, newest first */
+int store_quarantine_list(struct store *st, const struct store_quarantine_filter *f,
+                          store_quarantine_cb cb, void *arg, struct sx_err *err);
+/* store_quarantine_get - one message; 1 when there is no such id */
+int store_quarantine_get(struct store *st, const char *id, store_quarantine_cb cb, void *arg,
+                         struct sx_err *err);
+/* store_quarantine_release - mark released at `at` by `by`; to NULL: to
+ * every recipient, else appended to released_to; 1 when no such id */
+int store_quarantine_release(struct store *st, const char *id, int64_t at, const char *by,
+                             const char *to, struct sx_err *err);
+/* store_quarantine_delete - forget a message; 1 when no such id */
+int store_quarantine_delete(struct store *st, const char *id, struct sx_err *err);
+/* store_quarantine_expired - messages whose expiry is before now, oldest
+ * first */
+int store_quarantine_expired(struct store *st, int64_t now, store_quarantine_cb cb, void *arg,
+                             struct sx_err *err);
+
+/* ==== message trace (store_trace.c) =================================== */
+
+enum store_trace_kind {
+	STORE_TRACE_RECEIVED,
+	STORE_TRACE_ACCEPTED,
+	STORE_TRACE_REJECTED,
+	STORE_TRACE_QUARANTINED,
+	STORE_TRACE_RELEASED,
+	STORE_TRACE_DELIVERED,
+	STORE_TRACE_DEFERRED,
+	STORE_TRACE_FAILED,
+	STORE_TRACE_EXPIRED,
+	STORE_TRACE_DELETED,
+};
+
+/* One event in a message's life.  A message is known by its spool id once
+ * it has one (from DATA on); before that (rejected at MAIL or RCPT) by its
+ * session id. */
+struct store_trace_event {
+	int64_t time;
+	enum store_trace_kind kind;
+	const char *spool_id;   /* or NULL */
+	const char *session_id; /* hex, or NULL */
+	const char *message_id; /* the Message-ID field, or NULL */
+	const char *sender;
+	const char *recipient; /* NULL for events about the whole message */
+	const char *client_ip;
+	const char *verdict;
+	const char *reasons;
+	const char *detail; /* the SMTP reply, the mailbox, the error */
+	uint64_t size;
+};
+typedef int (*store_trace_event_cb)(const struct store_trace_event *ev, void *arg);
+
+/* One message as the trace summary shows it. */
+struct store_trace_message {
+	const char *key; /* spool id, or session id when there is none */
+	const char *message_id;
+	const char *sender;
+	const char *recipients; /* distinct recipients joined with ", " */
+	const char *client_ip;
+	const char *status; /* delivered, partial, quarantined, released, rejected,
+	                       failed, deferred, pending, expired, deleted */
+	int64_t first, last;
+	uint64_t size;
+	uint64_t events;
+};
+typedef int (*store_trace_message_cb)(const struct store_trace_message *m, void *arg);
+
+struct store_trace_filter {
+	int64_t since, until; /* first event in [since, until); 0: no bound */
+	const char *sender;   /* case-insensitive, or NULL */
+	const char *recipient;
+	const char *message_id; /* Message-ID field, spool id or session id */
+	size_t limit;           /* 0: all */
+};
+
+/* store_trace_kind_name - "received", "accepted", ... */
+const char *store_trace_kind_name(enum store_trace_kind k);
+/* store_trace_add - record one event */
+int store_trace_add(struct store *st, const struct store_trace_event *ev, struct sx_err *err);
+/* store_trace_messages - one item per message, newest first */
+int store_trace_messages(struct store *st, const struct store_trace_filter *f,
+                         store_trace_message_cb cb, void *arg, struct sx_err *err);
+/* store_trace_events - the events of the message known by key (spool id,
+ * session id or Message-ID), oldest first; 1 when there are none */
+int store_trace_events(struct store *st, const char *key, store_trace_event_cb cb, void *arg,
+                       struct sx_err *err);
+/* store_trace_expire - forget events older than before; the number gone
+ * in *removed */
+int store_trace_expire(struct store *st, int64_t before, uint64_t *removed, struct sx_err *err);
+
 #endif

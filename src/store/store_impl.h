@@ -34,6 +34,28 @@ struct store_ops {
 	int (*dmarc_summary)(struct store *st, const char *domain, int64_t since, int64_t until,
 	                     enum store_dmarc_group group, store_dmarc_summary_cb cb, void *arg,
 	                     struct sx_err *err);
+
+	/* quarantine */
+	int (*quarantine_add)(struct store *st, const struct store_quarantine *q,
+	                      struct sx_err *err);
+	int (*quarantine_list)(struct store *st, const struct store_quarantine_filter *f,
+	                       store_quarantine_cb cb, void *arg, struct sx_err *err);
+	int (*quarantine_get)(struct store *st, const char *id, store_quarantine_cb cb, void *arg,
+	                      struct sx_err *err);
+	int (*quarantine_release)(struct store *st, const char *id, int64_t at, const char *by,
+	                          const char *to, struct sx_err *err);
+	int (*quarantine_delete)(struct store *st, const char *id, struct sx_err *err);
+	int (*quarantine_expired)(struct store *st, int64_t now, store_quarantine_cb cb, void *arg,
+	                          struct sx_err *err);
+
+	/* message trace */
+	int (*trace_add)(struct store *st, const struct store_trace_event *ev, struct sx_err *err);
+	int (*trace_messages)(struct store *st, const struct store_trace_filter *f,
+	                      store_trace_message_cb cb, void *arg, struct sx_err *err);
+	int (*trace_events)(struct store *st, const char *key, store_trace_event_cb cb, void *arg,
+	                    struct sx_err *err);
+	int (*trace_expire)(struct store *st, int64_t before, uint64_t *removed,
+	                    struct sx_err *err);
 };
 
 struct store {

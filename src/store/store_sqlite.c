@@ -91,6 +91,52 @@ const struct store_sqlite_migration store_sqlite_migrations[] = {
 	  " dkim_pass INTEGER NOT NULL,"
 	  " spf_pass INTEGER NOT NULL);"
 	  "CREATE INDEX dmarc_report_row_report ON dmarc_report_row(report);" },
+	{ 2,
+	  /* quarantine: the index of what the spool's quarantine/ holds */
+	  "CREATE TABLE quarantine ("
+	  " id TEXT PRIMARY KEY,"
+	  " message_id TEXT NOT NULL DEFAULT '',"
+	  " sender TEXT NOT NULL DEFAULT '',"
+	  " recipients TEXT NOT NULL DEFAULT '',"
+	  " subject TEXT NOT NULL DEFAULT '',"
+	  " reasons TEXT NOT NULL DEFAULT '',"
+	  " policy TEXT NOT NULL DEFAULT '',"
+	  " verdict TEXT NOT NULL DEFAULT '',"
+	  " received INTEGER NOT NULL,"
+	  " expires INTEGER NOT NULL,"
+	  " size INTEGER NOT NULL DEFAULT 0,"
+	  " released INTEGER NOT NULL DEFAULT 0,"
+	  " released_at INTEGER NOT NULL DEFAULT 0,"
+	  " released_by TEXT NOT NULL DEFAULT '',"
+	  " released_to TEXT NOT NULL DEFAULT '');"
+	  "CREATE INDEX quarantine_received ON quarantine(received);"
+	  "CREATE INDEX quarantine_expires ON quarantine(expires);"
+	  "CREATE TABLE quarantine_rcpt ("
+	  " qid TEXT NOT NULL REFERENCES quarantine(id) ON DELETE CASCADE,"
+	  " rcpt TEXT NOT NULL COLLATE NOCASE,"
+	  " PRIMARY KEY (qid, rcpt));"
+	  "CREATE INDEX quarantine_rcpt_addr ON quarantine_rcpt(rcpt);"
+	  /* message trace: one row per event, grouped by msg (spool id, else
+	   * session id) */
+	  "CREATE TABLE trace_event ("
+	  " id INTEGER PRIMARY KEY,"
+	  " time INTEGER NOT NULL,"
+	  " msg TEXT NOT NULL,"
+	  " kind TEXT NOT NULL,"
+	  " spool_id TEXT NOT NULL DEFAULT '',"
+	  " session_id TEXT NOT NULL DEFAULT '',"
+	  " message_id TEXT NOT NULL DEFAULT '',"
+	  " sender TEXT NOT NULL DEFAULT '',"
+	  " recipient TEXT NOT NULL DEFAULT '',"
+	  " client_ip TEXT NOT NULL DEFAULT '',"
+	  " verdict TEXT NOT NULL DEFAULT '',"
+	  " reasons TEXT NOT NULL DEFAULT '',"
+	  " detail TEXT NOT NULL DEFAULT '',"
+	  " size INTEGER NOT NULL DEFAULT 0);"
+	  "CREATE INDEX trace_event_msg ON trace_event(msg, time);"
+	  "CREATE INDEX trace_event_time ON trace_event(time);"
+	  "CREATE INDEX trace_event_message_id ON trace_event(message_id) WHERE message_id != "
+	  "'';" },
 };
 const size_t store_sqlite_nmigrations =
     sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]);
@@ -365,4 +411,14 @@ const struct store_ops store_sqlite_ops = {
 	.dmarc_mark_reported = store_sqlite_dmarc_mark_reported,
 	.dmarc_import_add = store_sqlite_dmarc_import_add,
 	.dmarc_summary = store_sqlite_dmarc_summary,
+	.quarantine_add = store_sqlite_quarantine_add,
+	.quarantine_list = store_sqlite_quarantine_list,
+	.quarantine_get = store_sqlite_quarantine_get,
+	.quarantine_release = store_sqlite_quarantine_release,
+	.quarantine_delete = store_sqlite_quarantine_delete,
+	.quarantine_expired = store_sqlite_quarantine_expired,
+	.trace_add = store_sqlite_trace_add,
+	.trace_messages = store_sqlite_trace_messages,
+	.trace_events = store_sqlite_trace_events,
+	.trace_expire = store_sqlite_trace_expire,
 };

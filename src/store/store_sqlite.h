@@ -59,4 +59,27 @@ int store_sqlite_dmarc_summary(struct store *st, const char *domain, int64_t sin
                                enum store_dmarc_group group, store_dmarc_summary_cb cb, void *arg,
                                struct sx_err *err);
 
+/* store_sqlite_quarantine.c */
+int store_sqlite_quarantine_add(struct store *st, const struct store_quarantine *q,
+                                struct sx_err *err);
+int store_sqlite_quarantine_list(struct store *st, const struct store_quarantine_filter *f,
+                                 store_quarantine_cb cb, void *arg, struct sx_err *err);
+int store_sqlite_quarantine_get(struct store *st, const char *id, store_quarantine_cb cb, void *arg,
+                                struct sx_err *err);
+int store_sqlite_quarantine_release(struct store *st, const char *id, int64_t at, const char *by,
+                                    const char *to, struct sx_err *err);
+int store_sqlite_quarantine_delete(struct store *st, const char *id, struct sx_err *err);
+int store_sqlite_quarantine_expired(struct store *st, int64_t now, store_quarantine_cb cb,
+                                    void *arg, struct sx_err *err);
+
+/* store_sqlite_trace.c */
+int store_sqlite_trace_add(struct store *st, const struct store_trace_event *ev,
+                           struct sx_err *err);
+int store_sqlite_trace_messages(struct store *st, const struct store_trace_filter *f,
+                                store_trace_message_cb cb, void *arg, struct sx_err *err);
+int store_sqlite_trace_events(struct store *st, const char *key, store_trace_event_cb cb, void *arg,
+                              struct sx_err *err);
+int store_sqlite_trace_expire(struct store *st, int64_t before, uint64_t *removed,
+                              struct sx_err *err);
+
 #endif
