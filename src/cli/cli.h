@@ -72,6 +72,7 @@ int cli_dmarc_record(const char *config, const char *db, const struct dmarc_outc
                      const struct dmarc_report_msg *m, int64_t t);
 int cli_auth(int argc, char **argv);
 int cli_arc(int argc, char **argv);
+int cli_analyze(int argc, char **argv);
 /* cli_check_ip.c: stage 1 (connection filter, reputation) for one IP */
 int cli_check_ip(int argc, char **argv);
 

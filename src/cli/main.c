@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "dkim", cli_dkim, "verify, sign DKIM (RFC 6376, RFC 8463); make keys (dkim keygen)" },
 	{ "dmarc", cli_dmarc, "evaluate DMARC (RFC 7489); report, import, summary" },
 	{ "arc", cli_arc, "validate an ARC chain, add an ARC set (RFC 8617)" },
+	{ "analyze", cli_analyze, "explain a message header: hops, authentication, antispam" },
 	{ "auth", cli_auth, "check SPF, DKIM, DMARC, ARC and compauth of a message" },
 	{ "check-ip", cli_check_ip, "reputation block (DNSBL) and IP lists for a client IP" },
 	{ "config", cli_config, "check a configuration file (config check FILE)" },
