@@ -520,8 +520,19 @@ static bool name_in(const struct raw_field *f, const char *const *list, size_t n
 static const char *tag_text(struct arena *a, const struct dkim_tag_list *l, const char *name)
 {
 	const struct dkim_tag *t = dkim_tag_find(l, name);
+	char *v, *o, *p;
 
-	return t == NULL ? NULL : collapse(a, t->value, t->value_len);
+	if (t == NULL)
+		return NULL;
+	v = collapse(a, t->value, t->value_len);
+	if (v != NULL && strcmp(name, "h") == 0) {
+		/* folding in h= is no part of the names */
+		for (o = p = v; *p != '\0'; p++)
+			if (*p != ' ')
+				*o++ = *p;
+		*o = '\0';
+	}
+	return v;
 }
 
 static void gather_dkim(struct arena *a, struct dkim_view *d, const char *v, size_t n)
@@ -1048,11 +1059,15 @@ static void print_text_report(const struct analysis *an)
 	if (an->hops_total > an->nhops)
 		printf(" (the oldest %zu shown)", an->nhops);
 	printf("\n");
+	printf("  %-12s ", "Delivery");
+	if (any && an->has_date)
+		printf("%s from Date to the last hop, ",
+		       date_format_duration(last - an->date_t.utc, dur, sizeof(dur)));
 	if (any)
-		printf("  %-12s %s (first to last hop with a time)\n", "Delivery",
+		printf("%s from the first to the last hop\n",
 		       date_format_duration(last - first, dur, sizeof(dur)));
 	else
-		printf("  %-12s unknown\n", "Delivery");
+		printf("unknown (no hop has a time)\n");
 
 	printf("\nHops (oldest first)\n");
 	if (an->nhops == 0)
@@ -1282,6 +1297,11 @@ static void print_json_report(const struct analysis *an)
 	jkey(stdout, &first, "delivery_seconds");
 	if (any)
 		printf("%lld", (long long)(t1 - t0));
+	else
+		printf("null");
+	jkey(stdout, &first, "since_date_seconds");
+	if (any && an->has_date)
+		printf("%lld", (long long)(t1 - an->date_t.utc));
 	else
 		printf("null");
 	printf("},\"hops\":[");

@@ -47,6 +47,8 @@ struct state {
 	unsigned from_cmts; /* comments seen after the from value */
 	bool helo_in_cmt;   /* a from comment named the HELO */
 	bool tls_word;      /* the previous word was Exim's "tls" */
+	bool ip_from_name;  /* r->ip came from "from [literal]" */
+	bool ip_in_cmt;     /* a from comment gave the address */
 	bool oom;
 };
 
@@ -215,6 +217,11 @@ static void protocol_flags(struct received *r, const char *w)
 	static const char *const bases[] = { "esmtp", "smtp", "lmtp", "utf8smtp", "utf8lmtp" };
 	size_t i, bl;
 
+	if (str_casecmp(w, "https") == 0) {
+		r->tls = true;
+		return;
+	}
+
 	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		bl = strlen(bases[i]);
 		if (n < bl || str_ncasecmp(w, bases[i], bl) != 0)
@@ -346,8 +353,12 @@ static void from_comment(struct state *st, const char *s, size_t n)
 				r->helo = dup(st, w + 5, wn - 5);
 			st->helo_in_cmt = true;
 		} else if (address_literal(w, wn, true, &lit, &litn)) {
-			if (r->ip == NULL)
+			/* the address the receiver saw beats one the client named */
+			if (r->ip == NULL || st->ip_from_name) {
 				r->ip = dup(st, lit, litn);
+				st->ip_from_name = false;
+				st->ip_in_cmt = true;
+			}
 		} else if (first && r->rdns == NULL && memchr(w, '=', wn) == NULL &&
 		           memchr(w, '[', wn) == NULL) {
 			/* the first name in the first comment: drop "IDENT:user@" and
@@ -376,8 +387,10 @@ static void set_value(struct state *st, const char *w, size_t n)
 	switch (st->cl) {
 	case CL_FROM:
 		r->from = dup(st, w, n);
-		if (address_literal(w, n, false, &lit, &litn))
+		if (address_literal(w, n, false, &lit, &litn)) {
 			r->ip = dup(st, lit, litn);
+			st->ip_from_name = true;
+		}
 		break;
 	case CL_BY:
 		r->by = dup(st, w, n);
@@ -557,6 +570,11 @@ int received_parse(struct received *r, struct arena *a, const char *value, size_
 		} else if (r->helo == NULL) {
 			r->helo = r->from;
 		}
+	} else if (r->from != NULL && st.ip_in_cmt && !st.helo_in_cmt && r->helo == NULL) {
+		/* "from [192.168.1.20] (rdns [198.51.100.7])": the literal is the
+		 * HELO (Postfix, Gmail); alone ("from [1.2.3.4]", Exim) it is the
+		 * address */
+		r->helo = r->from;
 	}
 	return 0;
 }

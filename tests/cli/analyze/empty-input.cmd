@@ -1,0 +1,2 @@
+# an empty message on standard input: every section says none
+smexop analyze

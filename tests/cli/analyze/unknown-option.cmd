@@ -1,0 +1,3 @@
+# an unknown option: exit 2
+smexop analyze --frobnicate
+exit 2
