@@ -1,0 +1,622 @@
+/*
+ * gateway - the hooks of the SMTP server, implemented on pipeline/,
+ * transport/spool and transport/quarantine (see gateway.h)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "pipeline/headers.h"
+#include "pipeline/stage.h"
+#include "transport/msgtrace.h"
+#include "transport/quarantine.h"
+#include "transport/spool.h"
+#include "gateway/gateway.h"
+
+#define GW_VERDICT_MAX 300 /* the envelope's verdict summary */
+
+/* ---- configuration generations ---------------------------------------- */
+
+struct gw_gen {
+	unsigned refs;
+	struct smexop_config *cfg;
+	struct pipeline_env env;
+	struct runner *runner;
+};
+
+static struct gw_gen *gw_gen_unref(struct gw_gen *g)
+{
+	if (g == NULL || --g->refs > 0)
+		return NULL;
+	runner_free(g->runner);
+	config_free(g->cfg);
+	free(g);
+	return NULL;
+}
+
+struct gateway {
+	struct gateway_deps deps;
+	struct gw_gen *gen;
+	struct smtp_hooks hooks;
+	uint64_t next_id; /* message ids: a random start, then counting */
+	unsigned sessions;
+	struct quarantine_options qopts;
+};
+
+static struct gw_gen *gw_gen_new(struct gateway *gw, struct smexop_config *cfg, struct sx_err *err)
+{
+	struct gw_gen *g = calloc(1, sizeof(*g));
+
+	if (g == NULL) {
+		sx_err_set(err, "gateway: out of memory");
+		return NULL;
+	}
+	g->refs = 1;
+	g->cfg = cfg;
+	g->env.cfg = cfg;
+	g->env.base = gw->deps.base;
+	g->env.dns = gw->deps.dns;
+	g->env.store = gw->deps.store;
+	g->runner = runner_new(runner_default_stages, runner_ndefault, &g->env, err);
+	if (g->runner == NULL) {
+		free(g);
+		return NULL;
+	}
+	return g;
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+struct gw_session {
+	struct gateway *gw;
+	struct gw_gen *gen;
+	struct arena *arena; /* the connection arena */
+	struct msg_conn *conn;
+	struct msg *m;
+	struct spool_tx *tx;
+	smtp_done_fn done;
+	void *session;
+	bool tx_used; /* m has a MAIL FROM: the next MAIL starts a new msg */
+	char reply[512];
+	char qid[SPOOL_ID_MAX];
+};
+
+static uint64_t gw_next_id(struct gateway *gw)
+{
+	return gw->next_id++;
+}
+
+/* gw_answer - hand a reply to the SMTP session (once per question) */
+static void gw_answer(struct gw_session *s, unsigned code, const char *enhanced, const char *text,
+                      bool disconnect)
+{
+	struct smtp_reply r = { code, enhanced, text, disconnect };
+	smtp_done_fn done = s->done;
+
+	s->done = NULL;
+	if (done != NULL)
+		done(s->session, code != 0 ? &r : NULL);
+}
+
+static void gw_answer_tempfail(struct gw_session *s)
+{
+	gw_answer(s, 451, "4.3.0", "Temporary server error, please try again later", false);
+}
+
+/* gw_tx_drop - forget the transaction: spool file and message */
+static void gw_tx_drop(struct gw_session *s)
+{
+	s->tx = spool_tx_abort(s->tx);
+	s->m = msg_free(s->m);
+	s->tx_used = false;
+}
+
+/* gw_tx_fresh - a new transaction context; -1 when memory runs out */
+static int gw_tx_fresh(struct gw_session *s)
+{
+	gw_tx_drop(s);
+	s->m = msg_new(s->conn, gw_next_id(s->gw));
+	return s->m != NULL ? 0 : -1;
+}
+
+static void gw_connect_done(struct msg *m, void *arg)
+{
+	struct gw_session *s = arg;
+	const struct msg_reply *r = &m->verdict.reply;
+
+	if (m->verdict.action == MSG_ACTION_REJECT || m->verdict.action == MSG_ACTION_TEMPFAIL) {
+		/* refused before the greeting: RFC 5321 3.1 allows 554; EOP
+		 * answers the block with its 5xx and hangs up, and so do we */
+		gw_answer(s, r->code, r->enhanced, r->text, true);
+		return;
+	}
+	gw_answer(s, 0, NULL, NULL, false);
+}
+
+static void *gw_connect(void *arg, const struct smtp_conn_info *ci, smtp_done_fn done,
+                        void *session)
+{
+	struct gateway *gw = arg;
+	struct gw_session *s;
+	struct arena *a = arena_new();
+	char local[NET_ADDR_STRLEN];
+
+	if (a == NULL || (s = arena_zalloc(a, sizeof(*s))) == NULL) {
+		arena_free(a);
+		done(session, &(struct smtp_reply){ 421, "4.3.2", "Service not available", true });
+		return NULL;
+	}
+	s->gw = gw;
+	s->arena = a;
+	s->gen = gw->gen;
+	s->gen->refs++;
+	gw->sessions++;
+	s->done = done;
+	s->session = session;
+	s->conn = msg_conn_new(a, ci->session_id);
+	if (s->conn == NULL)
+		goto fail;
+	msg_conn_set_peer(s->conn, &ci->peer, ci->peer_port);
+	s->conn->local_text = arena_strdup(a, net_addr_format(&ci->local, local, sizeof(local)));
+	s->conn->local_port = ci->local_port;
+	s->conn->listener = ci->listener != NULL ? arena_strdup(a, ci->listener) : NULL;
+	s->conn->ptr = ci->ptr_name != NULL ? arena_strdup(a, ci->ptr_name) : NULL;
+	if (gw_tx_fresh(s) < 0)
+		goto fail;
+	s->tx_used = true; /* MAIL starts a transaction of its own */
+	if (runner_run(s->gen->runner, s->m, STAGE_EV_CONNECT, gw_connect_done, s) < 0)
+		goto fail;
+	return s;
+fail:
+	gw_answer(s, 421, "4.3.2", "Service not available", true);
+	return s;
+}
+
+static void gw_helo(void *h, const char *name, bool esmtp, smtp_done_fn done, void *session)
+{
+	struct gw_session *s = h;
+
+	if (s == NULL) {
+		done(session, NULL);
+		return;
+	}
+	s->conn->helo = arena_strdup(s->arena, name);
+	s->conn->esmtp = esmtp;
+	done(session, NULL);
+}
+
+static void gw_tls(void *h, const struct smtp_tls_info *tls)
+{
+	struct gw_session *s = h;
+	struct msg_tls *t;
+
+	if (s == NULL || tls == NULL)
+		return;
+	t = &s->conn->tls;
+	t->active = tls->active;
+	t->version = tls->version != NULL ? arena_strdup(s->arena, tls->version) : NULL;
+	t->cipher = tls->cipher != NULL ? arena_strdup(s->arena, tls->cipher) : NULL;
+	t->peer_subject =
+	    tls->peer_subject != NULL ? arena_strdup(s->arena, tls->peer_subject) : NULL;
+	t->peer_verified = tls->peer_verified;
+}
+
+static void gw_mail(void *h, const char *sender, const struct smtp_mail_params *p,
+                    smtp_done_fn done, void *session)
+{
+	struct gw_session *s = h;
+
+	if (s == NULL) {
+		done(session, NULL);
+		return;
+	}
+	s->done = done;
+	s->session = session;
+	if ((s->tx_used || s->m == NULL || runner_busy(s->m)) && gw_tx_fresh(s) < 0) {
+		gw_answer_tempfail(s);
+		return;
+	}
+	s->tx_used = true;
+	if (msg_set_sender(s->m, sender) < 0) {
+		gw_answer_tempfail(s);
+		return;
+	}
+	s->m->size_param = p->size;
+	s->m->smtputf8 = p->smtputf8;
+	s->m->body_8bit = p->body_8bitmime || p->body_binarymime;
+	s->m->dsn_ret = p->dsn_ret != NULL ? arena_strdup(s->m->arena, p->dsn_ret) : NULL;
+	s->m->dsn_envid = p->dsn_envid != NULL ? arena_strdup(s->m->arena, p->dsn_envid) : NULL;
+	gw_answer(s, 0, NULL, NULL, false);
+}
+
+static void gw_rcpt_done(struct msg *m, void *arg)
+{
+	struct gw_session *s = arg;
+	const struct msg_rcpt *rc = &m->rcpts[m->nrcpts - 1];
+
+	if (rc->status == MSG_RCPT_ACCEPTED) {
+		gw_answer(s, 0, NULL, NULL, false);
+		return;
+	}
+	if (rc->reply.code == 0) { /* no stage decided: never accept by default */
+		gw_answer_tempfail(s);
+		return;
+	}
+	gw_answer(s, rc->reply.code, rc->reply.enhanced, rc->reply.text, false);
+}
+
+static void gw_rcpt(void *h, const char *rcpt, const struct smtp_rcpt_params *p, smtp_done_fn done,
+                    void *session)
+{
+	struct gw_session *s = h;
+	struct msg_rcpt *rc;
+
+	if (s == NULL) {
+		done(session, NULL);
+		return;
+	}
+	s->done = done;
+	s->session = session;
+	if (s->m == NULL || runner_busy(s->m)) {
+		gw_answer_tempfail(s);
+		return;
+	}
+	if (s->m->nrcpts >= MSG_MAX_RCPTS) {
+		gw_answer(s, 452, "4.5.3", "Too many recipients", false);
+		return;
+	}
+	rc = msg_rcpt_add(s->m, rcpt);
+	if (rc == NULL) {
+		gw_answer_tempfail(s);
+		return;
+	}
+	rc->notify = p->dsn_notify != NULL ? arena_strdup(s->m->arena, p->dsn_notify) : NULL;
+	rc->orcpt = p->dsn_orcpt != NULL ? arena_strdup(s->m->arena, p->dsn_orcpt) : NULL;
+	if (runner_run(s->gen->runner, s->m, STAGE_EV_RCPT, gw_rcpt_done, s) < 0)
+		gw_answer_tempfail(s);
+}
+
+static int gw_data_begin(void *h)
+{
+	struct gw_session *s = h;
+	struct sx_err err;
+
+	if (s == NULL || s->m == NULL || s->tx != NULL)
+		return -1;
+	s->tx = spool_tx_begin(s->gw->deps.spool, &err);
+	if (s->tx == NULL) {
+		log_error("gateway session=%016llx msg=%s event=spool-error error=\"%s\"",
+		          (unsigned long long)s->conn->session_id, s->m->id_text, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int gw_data_write(void *h, const char *buf, size_t len)
+{
+	struct gw_session *s = h;
+
+	if (s == NULL || s->tx == NULL)
+		return -1;
+	return spool_tx_write(s->tx, buf, len);
+}
+
+/* ---- the end of data: verdict, then one durable place ------------------- */
+
+/* gw_envelope - the spool envelope of m (strings in m's arena) */
+static int gw_envelope(struct gw_session *s, struct spool_envelope *env)
+{
+	struct msg *m = s->m;
+	const struct msg_verdict *v = &m->verdict;
+	size_t i, n = 0;
+	char verdict[GW_VERDICT_MAX];
+
+	memset(env, 0, sizeof(*env));
+	env->received = m->received;
+	env->session_id =
+	    arena_printf(m->arena, "%016llx", (unsigned long long)m->conn->session_id);
+	env->message_id = m->hdr.message_id != NULL ? m->hdr.message_id : "";
+	env->sender = m->sender;
+	env->dsn_ret = m->dsn_ret != NULL ? m->dsn_ret : "";
+	env->dsn_envid = m->dsn_envid != NULL ? m->dsn_envid : "";
+	env->rcpts = arena_array(m->arena, m->nrcpts > 0 ? m->nrcpts : 1, sizeof(*env->rcpts));
+	if (env->session_id == NULL || env->rcpts == NULL)
+		return -1;
+	for (i = 0; i < m->nrcpts; i++) {
+		const struct msg_rcpt *rc = &m->rcpts[i];
+
+		if (rc->status != MSG_RCPT_ACCEPTED)
+			continue;
+		env->rcpts[n].addr = rc->addr;
+		env->rcpts[n].notify = rc->notify != NULL ? rc->notify : "";
+		env->rcpts[n].orcpt = rc->orcpt != NULL ? rc->orcpt : "";
+		env->rcpts[n].state = SPOOL_RCPT_PENDING;
+		n++;
+	}
+	env->nrcpts = n;
+	env->client_ip = m->conn->ip_text;
+	env->helo = m->conn->helo != NULL ? m->conn->helo : "";
+	env->ptr = m->conn->ptr != NULL ? m->conn->ptr : "";
+	snprintf(verdict, sizeof(verdict),
+	         "action=%s scl=%d sfv=%s cat=%s ipv=%s compauth=%s reason=%03u dmarc=%s msg=%s",
+	         msg_action_name(v->action), v->scl, msg_sfv_name(v->sfv),
+	         v->cat != NULL ? v->cat : "NONE", msg_ipv_name(m->conn->ipv),
+	         v->compauth != NULL ? v->compauth : "none", v->compauth_reason,
+	         v->dmarc != NULL ? v->dmarc : "none", m->id_text);
+	env->verdict = arena_strdup(m->arena, verdict);
+	env->headers = (const char **)m->prepend;
+	env->nheaders = m->nprepend;
+	if (env->verdict == NULL)
+		return -1;
+	if (v->action == MSG_ACTION_QUARANTINE) {
+		env->quarantined = true;
+		env->q_policy = v->action_why != NULL ? v->action_why : "policy";
+		env->q_reasons = arena_array(m->arena, v->nreasons > 0 ? v->nreasons : 1,
+		                             sizeof(*env->q_reasons));
+		if (env->q_reasons == NULL)
+			return -1;
+		for (i = 0; i < v->nreasons; i++)
+			env->q_reasons[i] = v->reasons[i].name;
+		env->nq_reasons = v->nreasons;
+	}
+	return 0;
+}
+
+static int gw_copy_write(void *arg, const char *p, size_t n)
+{
+	return spool_tx_write(arg, p, n);
+}
+
+/* gw_strip - when incoming fields claim our authserv-id, the spool file
+ * gets rewritten without them (rare: forged, or a second pass) */
+static int gw_strip(struct gw_session *s, struct sx_err *err)
+{
+	struct spool_tx *copy;
+
+	if (s->m->nstrip == 0)
+		return 0;
+	copy = spool_tx_begin(s->gw->deps.spool, err);
+	if (copy == NULL)
+		return -1;
+	if (headers_output_body(s->m, gw_copy_write, copy) != 0 || spool_tx_finish(copy, err) < 0) {
+		sx_err_set(err, "spool: cannot rewrite without our Authentication-Results");
+		spool_tx_abort(copy);
+		return -1;
+	}
+	/* m->data pointed into the old file: nothing reads it from here on */
+	s->m->data = NULL;
+	s->m->len = 0;
+	s->tx = spool_tx_abort(s->tx);
+	s->tx = copy;
+	return 0;
+}
+
+static void gw_trace_reject(struct gw_session *s, const char *reply)
+{
+	struct msg *m = s->m;
+	struct store_trace_event ev;
+	char sid[17];
+	size_t i;
+
+	snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)m->conn->session_id);
+	for (i = 0; i < m->nrcpts; i++) {
+		if (m->rcpts[i].status != MSG_RCPT_ACCEPTED)
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.time = m->received;
+		ev.kind = STORE_TRACE_REJECTED;
+		ev.spool_id = s->tx != NULL ? spool_tx_id(s->tx) : NULL;
+		ev.session_id = sid;
+		ev.message_id = m->hdr.message_id;
+		ev.sender = m->sender;
+		ev.recipient = m->rcpts[i].addr;
+		ev.client_ip = m->conn->ip_text;
+		ev.verdict = msg_action_name(m->verdict.action);
+		ev.reasons = m->verdict.action_why;
+		ev.detail = reply;
+		ev.size = m->len;
+		msgtrace_event(s->gw->deps.store, &ev);
+	}
+}
+
+static void gw_eom_done(struct msg *m, void *arg)
+{
+	struct gw_session *s = arg;
+	const struct msg_verdict *v = &m->verdict;
+	struct spool_envelope env;
+	struct sx_err err = { 0 };
+	enum store_trace_kind kind = STORE_TRACE_ACCEPTED;
+	int rc;
+
+	switch (v->action) {
+	case MSG_ACTION_REJECT:
+	case MSG_ACTION_TEMPFAIL:
+		snprintf(s->reply, sizeof(s->reply), "%u %s %s", v->reply.code,
+		         v->reply.enhanced != NULL ? v->reply.enhanced : "",
+		         v->reply.text != NULL ? v->reply.text : "");
+		if (v->action == MSG_ACTION_REJECT)
+			gw_trace_reject(s, s->reply);
+		s->tx = spool_tx_abort(s->tx);
+		gw_answer(s, v->reply.code, v->reply.enhanced, v->reply.text, false);
+		return;
+	case MSG_ACTION_DROP:
+		log_info("gateway session=%016llx msg=%s event=dropped",
+		         (unsigned long long)m->conn->session_id, m->id_text);
+		s->tx = spool_tx_abort(s->tx);
+		gw_answer(s, 250, "2.0.0", "Ok", false);
+		return;
+	case MSG_ACTION_DELIVER:
+	case MSG_ACTION_JUNK:
+	case MSG_ACTION_QUARANTINE:
+		break;
+	}
+	if (gw_envelope(s, &env) < 0 || gw_strip(s, &err) < 0) {
+		log_error("gateway session=%016llx msg=%s event=commit-failed error=\"%s\"",
+		          (unsigned long long)m->conn->session_id, m->id_text,
+		          err.msg[0] != '\0' ? err.msg : "out of memory");
+		s->tx = spool_tx_abort(s->tx);
+		gw_answer_tempfail(s);
+		return;
+	}
+	snprintf(s->qid, sizeof(s->qid), "%s", spool_tx_id(s->tx));
+	if (v->action == MSG_ACTION_QUARANTINE) {
+		rc = quarantine_commit(s->tx, &env, &s->gw->qopts, s->gw->deps.store, m->received,
+		                       &err);
+		kind = STORE_TRACE_QUARANTINED;
+	} else {
+		rc = spool_tx_commit(s->tx, &env, SPOOL_QUEUE, &err);
+	}
+	s->tx = spool_tx_free(s->tx);
+	if (rc < 0) {
+		log_error("gateway session=%016llx msg=%s event=commit-failed error=\"%s\"",
+		          (unsigned long long)m->conn->session_id, m->id_text, err.msg);
+		gw_answer_tempfail(s);
+		return;
+	}
+	m->queue_id = s->qid;
+	env.id = s->qid;
+	log_info("gateway session=%016llx msg=%s event=%s spool_id=%s rcpts=%zu size=%zu",
+	         (unsigned long long)m->conn->session_id, m->id_text,
+	         kind == STORE_TRACE_QUARANTINED ? "quarantined" : "queued", s->qid, env.nrcpts,
+	         m->len);
+	if (kind == STORE_TRACE_ACCEPTED) /* quarantine_commit writes its own */
+		msgtrace_envelope(s->gw->deps.store, &env, kind, NULL, v->action_why, m->received);
+	snprintf(s->reply, sizeof(s->reply), "Ok: queued as %s", s->qid);
+	gw_answer(s, 250, "2.0.0", s->reply, false);
+}
+
+static void gw_data_end(void *h, smtp_done_fn done, void *session)
+{
+	struct gw_session *s = h;
+	struct sx_err err = { 0 };
+	const char *data;
+	size_t len;
+
+	if (s == NULL) {
+		done(session,
+		     &(struct smtp_reply){ 451, "4.3.0", "Temporary server error", false });
+		return;
+	}
+	s->done = done;
+	s->session = session;
+	if (s->m == NULL || s->tx == NULL || runner_busy(s->m) || msg_rcpt_accepted(s->m) == 0 ||
+	    spool_tx_finish(s->tx, &err) < 0 || spool_tx_data(s->tx, &data, &len) < 0) {
+		if (err.msg[0] != '\0')
+			log_error("gateway session=%016llx event=spool-error error=\"%s\"",
+			          (unsigned long long)s->conn->session_id, err.msg);
+		s->tx = spool_tx_abort(s->tx);
+		gw_answer_tempfail(s);
+		return;
+	}
+	s->conn->messages++;
+	msg_set_data(s->m, data, len);
+	s->m->received = pipeline_now(&s->gen->env);
+	if (runner_run(s->gen->runner, s->m, STAGE_EV_EOM, gw_eom_done, s) < 0) {
+		s->tx = spool_tx_abort(s->tx);
+		gw_answer_tempfail(s);
+	}
+}
+
+static void gw_reset(void *h)
+{
+	struct gw_session *s = h;
+
+	if (s == NULL)
+		return;
+	if (gw_tx_fresh(s) < 0)
+		log_warn("gateway session=%016llx event=reset-nomem",
+		         (unsigned long long)s->conn->session_id);
+}
+
+static void gw_close(void *h)
+{
+	struct gw_session *s = h;
+	struct gateway *gw;
+
+	if (s == NULL)
+		return;
+	gw = s->gw;
+	s->done = NULL; /* no answer after close */
+	gw_tx_drop(s);  /* cancels stages in flight, removes incoming/ */
+	if (s->conn != NULL)
+		log_info("disconnect session=%016llx ip=%s messages=%u",
+		         (unsigned long long)s->conn->session_id, s->conn->ip_text,
+		         s->conn->messages);
+	gw_gen_unref(s->gen);
+	gw->sessions--;
+	arena_free(s->arena); /* s lives in it; connection counts are released */
+}
+
+/* ---- the gateway ---------------------------------------------------------- */
+
+struct gateway *gateway_new(const struct gateway_deps *deps, struct smexop_config *cfg,
+                            struct sx_err *err)
+{
+	struct gateway *gw = calloc(1, sizeof(*gw));
+
+	if (gw == NULL) {
+		sx_err_set(err, "gateway: out of memory");
+		return NULL;
+	}
+	gw->deps = *deps;
+	gw->qopts.retention = deps->quarantine_retention;
+	if (getrandom(&gw->next_id, sizeof(gw->next_id), 0) != sizeof(gw->next_id))
+		gw->next_id = (uint64_t)time(NULL) << 20;
+	gw->gen = gw_gen_new(gw, cfg, err);
+	if (gw->gen == NULL) {
+		free(gw);
+		return NULL;
+	}
+	gw->hooks.arg = gw;
+	gw->hooks.connect = gw_connect;
+	gw->hooks.helo = gw_helo;
+	gw->hooks.tls = gw_tls;
+	gw->hooks.mail = gw_mail;
+	gw->hooks.rcpt = gw_rcpt;
+	gw->hooks.data_begin = gw_data_begin;
+	gw->hooks.data_write = gw_data_write;
+	gw->hooks.data_end = gw_data_end;
+	gw->hooks.reset = gw_reset;
+	gw->hooks.close = gw_close;
+	return gw;
+}
+
+int gateway_reload(struct gateway *gw, struct smexop_config *cfg, struct sx_err *err)
+{
+	struct gw_gen *g = gw_gen_new(gw, cfg, err);
+
+	if (g == NULL)
+		return -1;
+	gw_gen_unref(gw->gen);
+	gw->gen = g;
+	return 0;
+}
+
+const struct smtp_hooks *gateway_hooks(struct gateway *gw)
+{
+	return &gw->hooks;
+}
+
+unsigned gateway_sessions(const struct gateway *gw)
+{
+	return gw->sessions;
+}
+
+const struct smexop_config *gateway_config(const struct gateway *gw)
+{
+	return gw->gen->cfg;
+}
+
+struct gateway *gateway_free(struct gateway *gw)
+{
+	if (gw == NULL)
+		return NULL;
+	gw_gen_unref(gw->gen);
+	free(gw);
+	return NULL;
+}
