@@ -89,6 +89,10 @@ static void stage_auth_verdict(struct msg *m, const struct authcheck_result *r)
 	struct msg_verdict *v = &m->verdict;
 
 	m->auth = r;
+	/* a forward-confirmed name found here is the connection's from now on
+	 * (the report's PTR field, Received, later messages of the session) */
+	if (m->conn->ptr == NULL && r->ptr.status == AUTHCHECK_PTR_PASS && r->ptr.name != NULL)
+		m->conn->ptr = arena_strdup(m->conn->arena, r->ptr.name);
 	v->compauth = compauth_result_name(r->compauth.result);
 	v->compauth_reason = r->compauth.reason;
 	v->compauth_fail = r->compauth.result == COMPAUTH_FAIL;
