@@ -22,6 +22,7 @@ struct parser {
 	size_t len, pos;
 	struct arena *a;
 	struct sx_err *err;
+	unsigned flags;
 	bool want_comment;   /* remember the first comment skipped */
 	const char *comment; /* its text, without the parentheses */
 	size_t comment_len;
@@ -366,6 +367,21 @@ static int resinfo(struct parser *p, struct authres_result *r, const char *metho
 				return -1;
 			continue;
 		}
+		if ((p->flags & AUTHRES_LENIENT) && strcmp(k, "action") == 0 && cur(p) == '=') {
+			/* EOP: "dmarc=pass action=none header.from=..." */
+			p->pos++;
+			if (skip_cfws(p) < 0)
+				return -1;
+			prop.ptype = "";
+			prop.property = k;
+			if ((prop.value = value(p, "action value")) == NULL)
+				return -1;
+			if (push_prop(p, r, &cap, prop) < 0)
+				return -1;
+			if ((sp = skip_cfws(p)) < 0)
+				return -1;
+			continue;
+		}
 		if (cur(p) != '.')
 			return fail(p, "'.'");
 		p->pos++;
@@ -399,7 +415,7 @@ static int resinfo(struct parser *p, struct authres_result *r, const char *metho
 int authres_parse(struct authres *ar, struct arena *a, const char *text, size_t len, unsigned flags,
                   struct sx_err *err)
 {
-	struct parser p = { .s = text, .len = len, .a = a, .err = err };
+	struct parser p = { .s = text, .len = len, .a = a, .err = err, .flags = flags };
 	size_t cap = 0;
 
 	memset(ar, 0, sizeof(*ar));
@@ -618,7 +634,10 @@ static int pieces(struct buf *b, const struct authres_result *r, size_t *count)
 		(*count)++;
 	}
 	for (i = 0; i < r->nprops; i++) {
-		rc |= buf_printf(b, "%s.%s=", r->props[i].ptype, r->props[i].property);
+		if (r->props[i].ptype[0] == '\0') /* a bare action= read leniently */
+			rc |= buf_printf(b, "%s=", r->props[i].property);
+		else
+			rc |= buf_printf(b, "%s.%s=", r->props[i].ptype, r->props[i].property);
 		rc |= put_value(b, r->props[i].value != NULL ? r->props[i].value : "", true);
 		rc |= buf_putc(b, '\0');
 		(*count)++;

@@ -10,8 +10,13 @@
  * quoted-string removed.  Comments are dropped, except the first comment
  * after a result, which is kept as its comment (it often says why).
  *
- * Strict by default.  AUTHRES_LENIENT accepts one thing real senders emit
- * and the ABNF forbids: a trailing ";" after the last result.
+ * Strict by default.  AUTHRES_LENIENT accepts two things real senders emit
+ * and the ABNF forbids: a trailing ";" after the last result, and
+ * Microsoft EOP's bare "action=" property ("dmarc=pass action=none
+ * header.from=contoso.com", in its Authentication-Results and ARC-
+ * Authentication-Results), which comes back as a property with ptype ""
+ * (authres_prop_find(r, "", "action")) and is written back bare.  Any
+ * other property without a ptype is still an error.
  *
  * Each result also records its raw span in the input (from the method to
  * the end of the resinfo, trimmed of white space, comments kept), so an
@@ -41,10 +46,10 @@ struct buf;
 #define AUTHRES_MAX_RESULTS 64
 #define AUTHRES_MAX_PROPS   32
 
-#define AUTHRES_LENIENT 0x1u /* a trailing ";" after the last result is ignored */
+#define AUTHRES_LENIENT 0x1u /* a trailing ";" is ignored; EOP's bare action= is read */
 
 struct authres_prop {
-	const char *ptype;    /* "smtp", "header", "body", "policy", ... */
+	const char *ptype;    /* "smtp", "header", "body", "policy", ...; "" for a bare action= */
 	const char *property; /* "mailfrom", "d", ... */
 	const char *value;
 };

@@ -1,6 +1,7 @@
 /* Unit tests for auth/authres: the RFC 8601 grammar corners the
  * conformance cases leave out, the limits, the raw spans an ARC sealer
- * copies, and the formatter (quoting, folding, round trips). */
+ * copies, the formatter (quoting, folding, round trips), and what the
+ * lenient mode accepts (a trailing ';', EOP's bare action=). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,6 +51,27 @@ static const struct parse_case parse_cases[] = {
 	{ "example.com; spf=pass reason=x reason=y", 0, -1, 0, "expected '.'" },
 	{ "example.com; spf=pass header.d=x reason=y", 0, -1, 0, "expected '.'" },
 	{ "", 0, -1, 0, "expected token at 0" },
+	/* EOP's bare action=: lenient only, and only that property name */
+	{ "example.com; dmarc=pass action=none header.from=contoso.com", 0, -1, 0,
+	  "expected '.' at 30" },
+	{ "example.com; dmarc=pass action=none header.from=contoso.com", AUTHRES_LENIENT, 0, 1,
+	  NULL },
+	{ "example.com; dmarc=fail action = oreject; compauth=fail reason=000", AUTHRES_LENIENT, 0,
+	  2, NULL },
+	{ "example.com; dmarc=fail header.from=x action=pct.quarantine", AUTHRES_LENIENT, 0, 1,
+	  NULL },
+	{ "example.com; dmarc=pass ACTION=\"none\"", AUTHRES_LENIENT, 0, 1, NULL },
+	{ "example.com; dmarc=pass action=", AUTHRES_LENIENT, -1, 0, "expected action value" },
+	{ "example.com; dmarc=pass action", AUTHRES_LENIENT, -1, 0, "expected '.'" },
+	{ "example.com; dmarc=pass disposition=none", AUTHRES_LENIENT, -1, 0, "expected '.'" },
+	{ "example.com; dmarc=pass action=none(x)header.from=y", AUTHRES_LENIENT, 0, 1, NULL },
+	{ "example.com; dmarc=pass action=nonesmtp.x=y", AUTHRES_LENIENT, -1, 0,
+	  "expected keyword" },
+	/* EOP's own Authentication-Results has no authserv-id: still refused
+	 * (smexop analyze reads those with its own lenient reader) */
+	{ "spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=contoso.com; dmarc=pass action=none "
+	  "header.from=contoso.com",
+	  AUTHRES_LENIENT, -1, 0, "expected ';' at 3" },
 };
 
 static void test_parse_cases(void **state)
@@ -109,6 +131,49 @@ static void test_fields(void **state)
 	assert_int_equal(ar.results[1].raw_len, strlen("spf = none"));
 	assert_ptr_equal(authres_find(&ar, "spf", &from), &ar.results[1]);
 	assert_null(authres_find(&ar, "spf", &from));
+	arena_free(a);
+}
+
+/* a Microsoft ARC-Authentication-Results value (after "i=1;"), as Outlook.com
+ * and Exchange Online write it */
+static void test_eop_action(void **state)
+{
+	static const char text[] =
+	    " mx.microsoft.com 1; spf=pass (sender ip is 192.0.2.1)\r\n"
+	    " smtp.rcpttodomain=contoso.com smtp.mailfrom=fabrikam.com; dmarc=pass\r\n"
+	    " (p=none sp=none pct=100) action=none header.from=fabrikam.com; dkim=pass\r\n"
+	    " (signature was verified) header.d=fabrikam.com; arc=none";
+	struct arena *a = arena_new();
+	struct authres ar;
+	struct sx_err err = { 0 };
+	const struct authres_result *r;
+	struct buf b;
+
+	(void)state;
+	assert_int_equal(authres_parse(&ar, a, text, strlen(text), 0, &err), -1);
+	assert_non_null(strstr(err.msg, "expected '.'"));
+	assert_int_equal(authres_parse(&ar, a, text, strlen(text), AUTHRES_LENIENT, &err), 0);
+	assert_string_equal(ar.authserv_id, "mx.microsoft.com");
+	assert_int_equal(ar.version, 1);
+	assert_int_equal(ar.nresults, 4);
+	r = authres_find(&ar, "dmarc", NULL);
+	assert_non_null(r);
+	assert_string_equal(r->result, "pass");
+	assert_string_equal(r->comment, "p=none sp=none pct=100");
+	assert_int_equal(r->nprops, 2);
+	assert_string_equal(r->props[0].ptype, "");
+	assert_string_equal(r->props[0].property, "action");
+	assert_string_equal(authres_prop_find(r, "", "action"), "none");
+	assert_null(authres_prop_find(r, "policy", "action"));
+	assert_string_equal(authres_prop_find(r, "header", "from"), "fabrikam.com");
+	assert_string_equal(authres_prop_find(&ar.results[2], "header", "d"), "fabrikam.com");
+	/* the raw span keeps it, and the formatter writes it back bare */
+	assert_memory_equal(r->raw, "dmarc=pass\r\n (p=none sp=none pct=100) action=none", 48);
+	buf_init(&b, 4096);
+	assert_int_equal(authres_format_result(&b, r), 0);
+	assert_string_equal(
+	    b.data, "dmarc=pass (p=none sp=none pct=100) action=none header.from=fabrikam.com");
+	buf_free(&b);
 	arena_free(a);
 }
 
@@ -264,7 +329,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_cases), cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_limits),      cmocka_unit_test(test_format),
-		cmocka_unit_test(test_format_cap),
+		cmocka_unit_test(test_format_cap),  cmocka_unit_test(test_eop_action),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
