@@ -40,12 +40,20 @@ void msgtrace_envelope(struct store *st, const struct spool_envelope *env,
 	ev.session_id = env->session_id;
 	ev.message_id = env->message_id;
 	ev.sender = env->sender;
-	ev.recipient = rcpt;
 	ev.client_ip = env->client_ip;
 	ev.verdict = env->verdict;
 	ev.reasons = reasons.data;
 	ev.detail = detail;
 	ev.size = env->size;
-	msgtrace_event(st, &ev);
+	if (rcpt != NULL || env->nrcpts == 0) {
+		ev.recipient = rcpt;
+		msgtrace_event(st, &ev);
+	}
+	/* about the whole message: one row per recipient, as EOP's trace
+	 * shows them, so that a search by recipient finds every step */
+	for (i = 0; rcpt == NULL && i < env->nrcpts; i++) {
+		ev.recipient = env->rcpts[i].addr;
+		msgtrace_event(st, &ev);
+	}
 	buf_free(&reasons);
 }

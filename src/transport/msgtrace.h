@@ -19,7 +19,8 @@
 #include "store/store.h"
 #include "transport/spool_envelope.h"
 
-/* msgtrace_envelope - one event about env (rcpt NULL: the whole message) */
+/* msgtrace_envelope - one event about env's rcpt; rcpt NULL: about the
+ * whole message, one row per recipient of env */
 void msgtrace_envelope(struct store *st, const struct spool_envelope *env,
                        enum store_trace_kind kind, const char *rcpt, const char *detail,
                        int64_t now);

@@ -223,11 +223,12 @@ int quarantine_release(struct spool *sp, struct store *st, const char *id, const
 	struct spool_entry *e;
 	struct spool_envelope env;
 	struct spool_rcpt *rcpts;
+	struct sx_err lerr = { 0 };
 	char date[64], copy_id[SPOOL_ID_MAX] = "";
 	const char **headers;
 	struct tm tm;
 	time_t t = (time_t)now;
-	size_t i, n = 0;
+	size_t i, n = 0, to_idx = 0;
 	bool report = false;
 	int rc;
 
@@ -242,8 +243,14 @@ int quarantine_release(struct spool *sp, struct store *st, const char *id, const
 	for (i = 0; i < env.nrcpts; i++) {
 		if (to != NULL && str_casecmp(env.rcpts[i].addr, to) != 0)
 			continue;
-		if (to == NULL && env.rcpts[i].state != SPOOL_RCPT_PENDING)
-			continue;
+		if (env.rcpts[i].state != SPOOL_RCPT_PENDING) {
+			if (to == NULL)
+				continue;
+			sx_err_set(err, "quarantine: %s: already released to %s", id, to);
+			spool_entry_free(e);
+			return -1;
+		}
+		to_idx = i;
 		rcpts[n] = env.rcpts[i];
 		rcpts[n].state = SPOOL_RCPT_PENDING;
 		rcpts[n].done = 0;
@@ -289,6 +296,20 @@ int quarantine_release(struct spool *sp, struct store *st, const char *id, const
 		spool_entry_free(e);
 		return -1;
 	}
+	if (to != NULL) {
+		/* the quarantined entry remembers who has it (a Y record), so a
+		 * later release to everyone skips them; when nobody is left the
+		 * entry goes */
+		size_t left = 0;
+		e->env.rcpts[to_idx].state = SPOOL_RCPT_DELIVERED;
+		e->env.rcpts[to_idx].done = now;
+		for (i = 0; i < e->env.nrcpts; i++)
+			left += e->env.rcpts[i].state == SPOOL_RCPT_PENDING;
+		if ((left > 0 ? spool_entry_update(sp, e, &e->env, &lerr)
+		              : spool_entry_remove(sp, SPOOL_QUARANTINE, id, &lerr)) < 0)
+			log_error("quarantine event=release_not_noted id=%s error=\"%s\"", id,
+			          lerr.msg);
+	}
 	if (new_id != NULL)
 		snprintf(new_id, SPOOL_ID_MAX, "%s", to ? copy_id : id);
 	rc = st ? store_quarantine_release(st, id, now, by, to, err) : 0;
@@ -296,7 +317,7 @@ int quarantine_release(struct spool *sp, struct store *st, const char *id, const
 		log_error("quarantine event=release_not_recorded id=%s error=\"%s\"", id, err->msg);
 	log_info("quarantine event=released id=%s by=%s to=%s queue_id=%s", id,
 	         by && by[0] ? by : "-", to ? to : "all", to ? copy_id : id);
-	msgtrace_envelope(st, &e->env, STORE_TRACE_RELEASED, to,
+	msgtrace_envelope(st, &env, STORE_TRACE_RELEASED, NULL,
 	                  to ? arena_printf(e->arena, "by %s as %s", by ? by : "-", copy_id)
 	                     : arena_printf(e->arena, "by %s", by ? by : "-"),
 	                  now);

@@ -19,7 +19,9 @@
  *	new envelope: an L record (when, by whom), an X-Smexop-Released
  *	field, and SFV:SKQ in the X-Smexop-Antispam-Report field as EOP does
  *	for released messages.  Released to one recipient (--to) the copy
- *	gets a new spool id and the quarantined entry stays for the others.
+ *	gets a new spool id and the quarantined entry stays for the others
+ *	(the entry marks that recipient done, so a later release to everyone
+ *	skips it; once every recipient has it, the entry goes).
  *
  *	Expiry: received + retention (30 days, like EOP, unless configured);
  *	`quarantine expire` removes expired entries and their rows.

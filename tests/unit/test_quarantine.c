@@ -368,7 +368,7 @@ static void test_commit_release(void **state)
 	assert_string_equal(r.policy, "DefaultFullAccessPolicy");
 	assert_int_equal(r.expires, 1700003600);
 	assert_int_equal(store_trace_events(st, id, tev_cb, &t, &err), 0);
-	assert_string_equal(t.out, "quarantined:|");
+	assert_string_equal(t.out, "quarantined:bob@example.org|quarantined:carol@example.org|");
 
 	/* to one recipient: a copy, the quarantined entry stays */
 	assert_int_equal(
@@ -396,14 +396,20 @@ static void test_commit_release(void **state)
 	assert_non_null(e);
 	spool_entry_free(e);
 
-	/* to everyone: a move under the same id */
+	assert_int_equal(
+	    quarantine_release(sp, st, id, "carol@example.org", "admin", 1700000100, copy, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "already released"));
+
+	/* to everyone else: a move under the same id, without carol */
 	assert_int_equal(quarantine_release(sp, st, id, NULL, "admin2", 1700000200, again, &err),
 	                 0);
 	assert_string_equal(again, id);
 	assert_null(spool_entry_load(sp, SPOOL_QUARANTINE, id, &err));
 	e = spool_entry_load(sp, SPOOL_QUEUE, id, &err);
 	assert_non_null(e);
-	assert_int_equal(e->env.nrcpts, 2);
+	assert_int_equal(e->env.nrcpts, 1);
+	assert_string_equal(e->env.rcpts[0].addr, "bob@example.org");
 	assert_int_equal(e->env.nheaders, 3); /* one X-Smexop-Released, SKQ once */
 	assert_string_equal(e->env.headers[2],
 	                    "X-Smexop-Released: Tue, 14 Nov 2023 22:16:40 +0000 by admin2");
@@ -412,7 +418,8 @@ static void test_commit_release(void **state)
 	assert_true(r.released);
 	t.out[0] = '\0';
 	assert_int_equal(store_trace_events(st, id, tev_cb, &t, &err), 0);
-	assert_string_equal(t.out, "quarantined:|released:Carol@example.org|released:|");
+	assert_string_equal(t.out, "quarantined:bob@example.org|quarantined:carol@example.org|"
+	                           "released:carol@example.org|released:bob@example.org|");
 	/* nothing left to release */
 	assert_int_equal(quarantine_release(sp, st, id, NULL, "a", 1700000300, NULL, &err), -1);
 }
