@@ -280,7 +280,10 @@ static bool comment_facts(struct state *st, const char *s, size_t n)
 		} else if (prev != NULL && word_is(prev, prevn, "cipher") &&
 		           r->tls_cipher == NULL && r->tls) {
 			r->tls_cipher = dup(st, w, wn);
-		} else if (count == 1 && p == end && looks_tls_version(w, wn)) {
+		} else if (count == 1 && p == end &&
+		           looks_tls_version(w, memchr(w, ':', wn) != NULL
+		                                    ? (size_t)((const char *)memchr(w, ':', wn) - w)
+		                                    : wn)) {
 			/* Exim: "(TLS1.3)" or "(TLSv1.2:ECDHE-RSA-AES256-GCM-SHA384:256)" */
 			const char *colon = memchr(w, ':', wn);
 
