@@ -14,6 +14,8 @@ packages=(
 	libsqlite3-dev libxml2-dev zlib1g-dev libarchive-dev
 	# tests: real DNS servers and Debian's Python with its modules
 	nsd python3 python3-dnspython python3-yaml
+	# SMTP server tests: swaks as a peer (Net::SSLeay for its TLS)
+	swaks libnet-ssleay-perl
 	# DKIM interoperability: the reference implementations from Debian
 	python3-dkim opendkim-tools libopendkim-dev
 	# tests: OpenDMARC's library as a DMARC peer; xmllint for the aggregate report schema
