@@ -102,6 +102,8 @@ int cli_spool(int argc, char **argv);
 int cli_deliver(int argc, char **argv);
 int cli_quarantine(int argc, char **argv);
 int cli_trace(int argc, char **argv);
+/* cli_serve.c: smexop serve, the gateway daemon */
+int cli_serve(int argc, char **argv);
 /* cli_tlsa.c: smexop tlsa CERT, the DANE TLSA record of a certificate */
 int cli_tlsa(int argc, char **argv);
 

@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{ "deliver", cli_deliver, "deliver queued messages into Maildirs (deliver --once)" },
 	{ "quarantine", cli_quarantine, "list, show, release, delete quarantined messages" },
 	{ "trace", cli_trace, "message trace: what happened to a message" },
+	{ "serve", cli_serve, "run the gateway: SMTP, protection pipeline, spool, delivery" },
 	{ "tlsa", cli_tlsa, "print the DANE TLSA record (3 1 1) of a certificate" },
 };
 
