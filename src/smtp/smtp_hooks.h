@@ -7,7 +7,11 @@
  * wire them to fakes.  Every decision is asynchronous: the hook starts
  * its work (DNS, clamd, store) and answers later, exactly once, through
  * the `done` callback it was given, with the session pointer it was given.
- * A reply with code 0 means "carry on with the server's default reply".
+ * A reply with code 0 means "carry on with the server's default reply"
+ * (for data_end that is 250 2.0.0 Ok: queued; a NULL reply means the
+ * same).  A code outside 2xx/4xx/5xx becomes 451 4.3.0.  A connect reply
+ * of 4xx closes the connection; 5xx answers 503 to everything but QUIT
+ * (RFC 5321 section 3.1) unless disconnect is set.
  *
  * Message data is streamed: data_begin opens a sink (the spool file, in
  * the gateway), data_write appends as bytes arrive (already
@@ -98,7 +102,9 @@ struct smtp_hooks {
 	int (*data_write)(void *h, const char *buf, size_t len);
 	/* end of data: the verdict; 2xx only once the message is durable */
 	void (*data_end)(void *h, smtp_done_fn done, void *session);
-	/* RSET, or a new MAIL transaction: drop transaction state */
+	/* drop transaction state: called on RSET, before every MAIL, on
+	 * HELO/EHLO/STARTTLS inside a transaction, and after a DATA/BDAT the
+	 * server refused (bare LF, size, sink failure); not after data_end */
 	void (*reset)(void *h);
 	/* the connection is gone; cancel pending work, free h */
 	void (*close)(void *h);

@@ -3,7 +3,7 @@
  * for tests/integration/test_smtp_server.py
  *
  *   smtp_test_server --dir DIR --ports FILE [--cert PEM --key PEM]
- *                    [--max-size N] [--per-ip N]
+ *                    [--max-size N] [--per-ip N] [--timeout-ms N]
  *
  * Three listeners on free loopback ports: plain with STARTTLS, implicit
  * TLS, and plain behind a PROXY v2 header; their ports go to FILE as
@@ -240,6 +240,9 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--max-size") == 0 &&
 		         str_to_u64(argv[i + 1], strlen(argv[i + 1]), 1, UINT64_MAX, &v) == 0)
 			sc.session.limits.message_size_max = v;
+		else if (strcmp(argv[i], "--timeout-ms") == 0 &&
+		         str_to_u64(argv[i + 1], strlen(argv[i + 1]), 1, 3600000, &v) == 0)
+			sc.session.limits.cmd_timeout_ms = (unsigned)v;
 		else if (strcmp(argv[i], "--per-ip") == 0 &&
 		         str_to_u64(argv[i + 1], strlen(argv[i + 1]), 1, 100000, &v) == 0)
 			sc.max_connections_per_ip = (unsigned)v;

@@ -53,7 +53,7 @@ def tls_context():
 
 
 class Server:
-    def __init__(self, binary, tmp, per_ip=None):
+    def __init__(self, binary, tmp, per_ip=None, timeout_ms=None):
         self.dir = os.path.join(tmp, "mail")
         os.makedirs(self.dir, exist_ok=True)
         self.cert = os.path.join(tmp, "cert.pem")
@@ -69,7 +69,10 @@ class Server:
                 "--key", self.key]
         if per_ip:
             args += ["--per-ip", str(per_ip)]
-        self.log = open(os.path.join(tmp, "server.log"), "ab")
+        if timeout_ms:
+            args += ["--timeout-ms", str(timeout_ms)]
+        self.logpath = os.path.join(tmp, "server.log")
+        self.log = open(self.logpath, "ab")
         self.proc = subprocess.Popen(args, stderr=self.log)
         for _ in range(100):
             if os.path.exists(ports) and open(ports).read().endswith("\n"):
@@ -84,6 +87,14 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+        return self.proc.returncode
+
+    def sanitizer_report(self):
+        """AddressSanitizer/UBSan/LeakSanitizer lines in the server's log (ASan builds)"""
+        with open(self.logpath, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        return [l for l in text.splitlines()
+                if "Sanitizer" in l or "runtime error" in l]
 
     def messages(self):
         return sorted((f for f in os.listdir(self.dir) if f.endswith(".eml")),
@@ -341,11 +352,25 @@ def main():
         else:
             print("skip swaks (not installed)")
     finally:
-        srv.stop()
+        rc = srv.stop()
+    r.check("server exit clean, no sanitizer report", rc == 0 and not srv.sanitizer_report(),
+            "rc=%s %s" % (rc, srv.sanitizer_report()[:5]))
 
-    # per-IP connection cap
-    srv = Server(binary, tmp, per_ip=3)
+    # per-IP connection cap, command timeout (1 s here)
+    srv = Server(binary, tmp, per_ip=3, timeout_ms=1000)
     try:
+        s = socket.create_connection(("127.0.0.1", srv.starttls), timeout=10)
+        f = s.makefile("rb")
+        greet = f.readline()
+        s.sendall(b"EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n")
+        t0 = time.time()
+        lines = [f.readline() for _ in range(11)]  # EHLO (10 lines), MAIL
+        rest = f.read()
+        r.check("command timeout: 421 4.4.2 and close",
+                lines[-1] == b"250 2.1.0 Sender ok\r\n" and
+                rest == b"421 4.4.2 Timeout exceeded, closing connection\r\n" and
+                0.8 < time.time() - t0 < 5, repr((lines[-1], rest)))
+        s.close()
         socks = [socket.create_connection(("127.0.0.1", srv.starttls), timeout=10)
                  for _ in range(3)]
         greet = [s.recv(100) for s in socks]
