@@ -290,8 +290,8 @@ static int gw_data_begin(void *h)
 		return -1;
 	s->tx = spool_tx_begin(s->gw->deps.spool, &err);
 	if (s->tx == NULL) {
-		log_error("gateway session=%016llx msg=%s event=spool-error error=\"%s\"",
-		          (unsigned long long)s->conn->session_id, s->m->id_text, err.msg);
+		msg_log(s->m, LOG_LEVEL_ERROR, "gateway", "event=spool-error error=\"%s\"",
+		        err.msg);
 		return -1;
 	}
 	return 0;
@@ -445,8 +445,7 @@ static void gw_eom_done(struct msg *m, void *arg)
 		gw_answer(s, v->reply.code, v->reply.enhanced, v->reply.text, false);
 		return;
 	case MSG_ACTION_DROP:
-		log_info("gateway session=%016llx msg=%s event=dropped",
-		         (unsigned long long)m->conn->session_id, m->id_text);
+		msg_log(m, LOG_LEVEL_INFO, "gateway", "event=dropped");
 		s->tx = spool_tx_abort(s->tx);
 		gw_answer(s, 250, "2.0.0", "Ok", false);
 		return;
@@ -456,9 +455,8 @@ static void gw_eom_done(struct msg *m, void *arg)
 		break;
 	}
 	if (gw_envelope(s, &env) < 0 || gw_strip(s, &err) < 0) {
-		log_error("gateway session=%016llx msg=%s event=commit-failed error=\"%s\"",
-		          (unsigned long long)m->conn->session_id, m->id_text,
-		          err.msg[0] != '\0' ? err.msg : "out of memory");
+		msg_log(m, LOG_LEVEL_ERROR, "gateway", "event=commit-failed error=\"%s\"",
+		        err.msg[0] != '\0' ? err.msg : "out of memory");
 		s->tx = spool_tx_abort(s->tx);
 		gw_answer_tempfail(s);
 		return;
@@ -473,17 +471,15 @@ static void gw_eom_done(struct msg *m, void *arg)
 	}
 	s->tx = spool_tx_free(s->tx);
 	if (rc < 0) {
-		log_error("gateway session=%016llx msg=%s event=commit-failed error=\"%s\"",
-		          (unsigned long long)m->conn->session_id, m->id_text, err.msg);
+		msg_log(m, LOG_LEVEL_ERROR, "gateway", "event=commit-failed error=\"%s\"", err.msg);
 		gw_answer_tempfail(s);
 		return;
 	}
 	m->queue_id = s->qid;
 	env.id = s->qid;
-	log_info("gateway session=%016llx msg=%s event=%s spool_id=%s rcpts=%zu size=%zu",
-	         (unsigned long long)m->conn->session_id, m->id_text,
-	         kind == STORE_TRACE_QUARANTINED ? "quarantined" : "queued", s->qid, env.nrcpts,
-	         m->len);
+	msg_log(m, LOG_LEVEL_INFO, "gateway", "event=%s spool_id=%s rcpts=%zu size=%zu",
+	        kind == STORE_TRACE_QUARANTINED ? "quarantined" : "queued", s->qid, env.nrcpts,
+	        m->len);
 	if (kind == STORE_TRACE_ACCEPTED) /* quarantine_commit writes its own */
 		msgtrace_envelope(s->gw->deps.store, &env, kind, NULL, v->action_why, m->received);
 	snprintf(s->reply, sizeof(s->reply), "Ok: queued as %s", s->qid);
@@ -507,8 +503,8 @@ static void gw_data_end(void *h, smtp_done_fn done, void *session)
 	if (s->m == NULL || s->tx == NULL || runner_busy(s->m) || msg_rcpt_accepted(s->m) == 0 ||
 	    spool_tx_finish(s->tx, &err) < 0 || spool_tx_data(s->tx, &data, &len) < 0) {
 		if (err.msg[0] != '\0')
-			log_error("gateway session=%016llx event=spool-error error=\"%s\"",
-			          (unsigned long long)s->conn->session_id, err.msg);
+			msg_conn_log(s->conn, LOG_LEVEL_ERROR, "gateway",
+			             "event=spool-error error=\"%s\"", err.msg);
 		s->tx = spool_tx_abort(s->tx);
 		gw_answer_tempfail(s);
 		return;
@@ -529,8 +525,7 @@ static void gw_reset(void *h)
 	if (s == NULL)
 		return;
 	if (gw_tx_fresh(s) < 0)
-		log_warn("gateway session=%016llx event=reset-nomem",
-		         (unsigned long long)s->conn->session_id);
+		msg_conn_log(s->conn, LOG_LEVEL_WARN, "gateway", "event=reset-nomem");
 }
 
 static void gw_close(void *h)
@@ -544,9 +539,8 @@ static void gw_close(void *h)
 	s->done = NULL; /* no answer after close */
 	gw_tx_drop(s);  /* cancels stages in flight, removes incoming/ */
 	if (s->conn != NULL)
-		log_info("disconnect session=%016llx ip=%s messages=%u",
-		         (unsigned long long)s->conn->session_id, s->conn->ip_text,
-		         s->conn->messages);
+		msg_conn_log(s->conn, LOG_LEVEL_INFO, "disconnect", "ip=%s messages=%u",
+		             s->conn->ip_text, s->conn->messages);
 	gw_gen_unref(s->gen);
 	gw->sessions--;
 	arena_free(s->arena); /* s lives in it; connection counts are released */

@@ -2,10 +2,12 @@
  * msg - the message context: connection data, envelope, raw view,
  * verdict (see msg.h for the lifetimes)
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/log.h"
 #include "core/str.h"
 #include "pipeline/msg.h"
 #include "pipeline/stage.h"
@@ -188,6 +190,36 @@ void msg_reply_parse(struct arena *a, const char *line, struct msg_reply *out)
 nomem:
 	out->enhanced = code >= 500 ? "5.3.0" : "4.3.0";
 	out->text = code >= 500 ? "Message refused" : "Temporary server error";
+}
+
+#define MSG_LOG_LINE 2048
+
+void msg_log(const struct msg *m, int level, const char *event, const char *fmt, ...)
+{
+	char rest[MSG_LOG_LINE];
+	va_list ap;
+
+	if (level < (int)log_get_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(rest, sizeof(rest), fmt, ap);
+	va_end(ap);
+	log_msg((enum log_level)level, "%s session=%016llx msg=%s %s", event,
+	        (unsigned long long)m->conn->session_id, m->id_text, rest);
+}
+
+void msg_conn_log(const struct msg_conn *c, int level, const char *event, const char *fmt, ...)
+{
+	char rest[MSG_LOG_LINE];
+	va_list ap;
+
+	if (level < (int)log_get_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(rest, sizeof(rest), fmt, ap);
+	va_end(ap);
+	log_msg((enum log_level)level, "%s session=%016llx %s", event,
+	        (unsigned long long)c->session_id, rest);
 }
 
 const char *msg_action_name(enum msg_action a)

@@ -255,6 +255,17 @@ void msg_set_reply(struct msg *m, unsigned code, const char *enhanced, const cha
  * reply we cannot read never turns into an acceptance or a 5xx) */
 void msg_reply_parse(struct arena *a, const char *line, struct msg_reply *out);
 
+/*
+ * msg_log - one log line "EVENT session=<hex> msg=<hex> ..." with m's ids
+ * added (STYLE.md 6.16); msg_conn_log - the same for connection events
+ * ("EVENT session=<hex> ...").  Below the configured level nothing is
+ * formatted.
+ */
+void msg_log(const struct msg *m, int level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void msg_conn_log(const struct msg_conn *c, int level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* names for logs and headers */
 const char *msg_action_name(enum msg_action a);
 const char *msg_sfv_name(enum msg_sfv s);

@@ -151,9 +151,8 @@ static void runner_tempfail(struct msg *m, const struct stage *st, enum stage_re
 		rep->enhanced = "4.3.0";
 		rep->text = "Temporary server error, please try again later";
 	}
-	log_warn("pipeline session=%016llx msg=%s stage=%s result=%s reply=%u",
-	         (unsigned long long)m->conn->session_id, m->id_text, st->ops->name,
-	         res == STAGE_TEMPFAIL ? "tempfail" : "error", rep->code);
+	msg_log(m, LOG_LEVEL_WARN, "pipeline", "stage=%s result=%s reply=%u", st->ops->name,
+	        res == STAGE_TEMPFAIL ? "tempfail" : "error", rep->code);
 }
 
 /* runner_final - run the final (trace) stage; it may not touch the verdict */

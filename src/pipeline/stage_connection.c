@@ -178,10 +178,10 @@ static enum stage_result stage_connection_rep_result(struct msg *m, const struct
 
 	for (i = 0; i < o->nzones; i++)
 		if (o->zones[i].status != DNSBL_NOT_LISTED && o->zones[i].status != DNSBL_SKIPPED)
-			log_info("reputation session=%016llx ip=%s zone=%s status=%s codes=%s",
-			         (unsigned long long)m->conn->session_id, m->conn->ip_text,
-			         o->zones[i].zone, dnsbl_status_name(o->zones[i].status),
-			         o->zones[i].codes != NULL ? o->zones[i].codes : "-");
+			msg_conn_log(m->conn, LOG_LEVEL_INFO, "reputation",
+			             "ip=%s zone=%s status=%s codes=%s", m->conn->ip_text,
+			             o->zones[i].zone, dnsbl_status_name(o->zones[i].status),
+			             o->zones[i].codes != NULL ? o->zones[i].codes : "-");
 	if (!o->blocked || o->reply == NULL)
 		return STAGE_CONTINUE;
 	stage_connection_refuse(m, o->reply, o->local != NULL ? "reputation_block_list" : "dnsbl");

@@ -79,8 +79,7 @@ static enum stage_result stage_parse_run(struct stage *st, struct msg *m, enum s
 		m->parse_error = arena_strdup(m->arena, err.msg);
 		if (m->parse_error == NULL)
 			return STAGE_ERROR;
-		log_info("parse session=%016llx msg=%s error=header_limit",
-		         (unsigned long long)m->conn->session_id, m->id_text);
+		msg_log(m, LOG_LEVEL_INFO, "parse", "error=header_limit");
 		m->verdict.action = MSG_ACTION_REJECT;
 		m->verdict.action_why = "header_limit";
 		msg_reason_add(m, "HEADER_TOO_BIG", 0);

@@ -32,12 +32,12 @@ static void stage_trace_connect(const struct msg *m)
 	const struct msg_conn *c = m->conn;
 	char ptr[TRACE_VALUE_MAX], listener[TRACE_VALUE_MAX];
 
-	log_info("connect session=%016llx ip=%s port=%u ptr=%s listener=%s ipv=%s result=%s "
-	         "reason=%s",
-	         (unsigned long long)c->session_id, c->ip_text, c->port,
-	         q(ptr, sizeof(ptr), c->ptr), q(listener, sizeof(listener), c->listener),
-	         msg_ipv_name(c->ipv), c->ip_blocked ? "reject" : "accept",
-	         c->block_why != NULL ? c->block_why : "-");
+	msg_conn_log(c, LOG_LEVEL_INFO, "connect",
+	             "ip=%s port=%u ptr=%s listener=%s ipv=%s result=%s reason=%s", c->ip_text,
+	             c->port, q(ptr, sizeof(ptr), c->ptr),
+	             q(listener, sizeof(listener), c->listener), msg_ipv_name(c->ipv),
+	             c->ip_blocked ? "reject" : "accept",
+	             c->block_why != NULL ? c->block_why : "-");
 }
 
 static void stage_trace_rcpt(const struct msg *m)
@@ -48,10 +48,9 @@ static void stage_trace_rcpt(const struct msg *m)
 	if (m->nrcpts == 0)
 		return;
 	rc = &m->rcpts[m->nrcpts - 1];
-	log_info("rcpt session=%016llx msg=%s rcpt=%s result=%s reply=%u reason=%s",
-	         (unsigned long long)m->conn->session_id, m->id_text,
-	         q(addr, sizeof(addr), rc->addr), msg_rcpt_status_name(rc->status),
-	         rc->reply.code != 0 ? rc->reply.code : 250, rc->why != NULL ? rc->why : "-");
+	msg_log(m, LOG_LEVEL_INFO, "rcpt", "rcpt=%s result=%s reply=%u reason=%s",
+	        q(addr, sizeof(addr), rc->addr), msg_rcpt_status_name(rc->status),
+	        rc->reply.code != 0 ? rc->reply.code : 250, rc->why != NULL ? rc->why : "-");
 }
 
 static void stage_trace_message(const struct msg *m)
@@ -69,18 +68,18 @@ static void stage_trace_message(const struct msg *m)
 			break;
 		o += (size_t)n;
 	}
-	log_info("message session=%016llx msg=%s from=%s rcpts=%zu size=%zu message_id=%s "
-	         "subject=%s action=%s scl=%d sfv=%s cat=%s ipv=%s compauth=%s reason=%03u "
-	         "dmarc=%s policy=%s why=%s reasons=%s reply=%u",
-	         (unsigned long long)m->conn->session_id, m->id_text,
-	         q(from, sizeof(from), m->sender), msg_rcpt_accepted(m), m->len,
-	         q(mid, sizeof(mid), m->hdr.message_id), q(subj, sizeof(subj), m->hdr.subject),
-	         msg_action_name(v->action), v->scl, msg_sfv_name(v->sfv),
-	         v->cat != NULL ? v->cat : "NONE", msg_ipv_name(m->conn->ipv),
-	         v->compauth != NULL ? v->compauth : "-", v->compauth_reason,
-	         v->dmarc != NULL ? v->dmarc : "-", v->dmarc_policy != NULL ? v->dmarc_policy : "-",
-	         v->action_why != NULL ? v->action_why : "-", reasons[0] != '\0' ? reasons : "-",
-	         v->reply.code);
+	msg_log(m, LOG_LEVEL_INFO, "message",
+	        "from=%s rcpts=%zu size=%zu message_id=%s subject=%s action=%s scl=%d sfv=%s "
+	        "cat=%s ipv=%s compauth=%s reason=%03u dmarc=%s policy=%s why=%s reasons=%s "
+	        "reply=%u",
+	        q(from, sizeof(from), m->sender), msg_rcpt_accepted(m), m->len,
+	        q(mid, sizeof(mid), m->hdr.message_id), q(subj, sizeof(subj), m->hdr.subject),
+	        msg_action_name(v->action), v->scl, msg_sfv_name(v->sfv),
+	        v->cat != NULL ? v->cat : "NONE", msg_ipv_name(m->conn->ipv),
+	        v->compauth != NULL ? v->compauth : "-", v->compauth_reason,
+	        v->dmarc != NULL ? v->dmarc : "-", v->dmarc_policy != NULL ? v->dmarc_policy : "-",
+	        v->action_why != NULL ? v->action_why : "-", reasons[0] != '\0' ? reasons : "-",
+	        v->reply.code);
 }
 
 static enum stage_result stage_trace_run(struct stage *st, struct msg *m, enum stage_event ev)

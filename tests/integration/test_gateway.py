@@ -22,6 +22,7 @@ a reputation block list.  Then, with Python's smtplib:
   - DMARC p=quarantine failing: 250, then `smexop quarantine list` shows it;
   - a spoofed From (no DMARC record, SPF fail): delivered with
     X-Spam-Flag: YES (the spoof action junk);
+  - SIGHUP: a recipient added to the directory file is accepted after it;
   - durability: with delivery paused, kill -9 right after the 250, restart,
     and the message reaches the Maildir;
   - SIGTERM: no new connections, an open session still finishes its
@@ -304,6 +305,17 @@ def run_cases(res, srv, tmp):
               len(got) == 1 and got[0].get("X-Spam-Flag") == "YES"
               and ";CAT:SPOOF;" in got[0].get("X-Smexop-Antispam-Report", ""),
               "%s %s %r" % (code, text, [dict(g) for g in got]))
+    # SIGHUP: a new directory entry is known to new sessions
+    with open(os.path.join(tmp, "directory"), "w") as f:
+        f.write("bob@example.org\ncarol@example.org\n")
+    code, text = send(port, "alice@good.example", ["carol@example.org"],
+                      message("alice@good.example", "before reload"))
+    res.check("before SIGHUP: carol is unknown", code == 550, "%s %s" % (code, text))
+    srv.proc.send_signal(signal.SIGHUP)
+    ok = wait_for(lambda: b"event=reloaded" in open(os.path.join(tmp, "serve.log"), "rb").read())
+    code, text = send(port, "alice@good.example", ["carol@example.org"],
+                      message("alice@good.example", "after reload"))
+    res.check("SIGHUP: reloaded, carol is accepted", ok and code == 250, "%s %s" % (code, text))
     res.check("rejected and quarantined mail is not in the Maildir",
               not [m for m in maildir_messages(tmp)
                    if m["Subject"] in ("dmarc reject", "dmarc quarantine", "unknown")])

@@ -332,6 +332,23 @@ static void test_bad_tables(void **state)
 	assert_int_equal(runner_run(NULL, fx.m, STAGE_EV_EOM, on_done, NULL), -1);
 }
 
+static void test_default_order(void **state)
+{
+	static const char *const eop[] = { "connection", "envelope", "parse",
+		                           "auth",       "action",   "trace" };
+	size_t i;
+
+	(void)state;
+	/* EOP's order (docs/architecture.md): the runner's table is the only copy */
+	assert_int_equal(runner_ndefault, sizeof(eop) / sizeof(eop[0]));
+	for (i = 0; i < runner_ndefault; i++)
+		assert_string_equal(runner_default_stages[i]->name, eop[i]);
+	assert_true(runner_default_stages[runner_ndefault - 1]->final);
+	assert_true(runner_default_stages[0]->events == STAGE_EV_CONNECT);
+	assert_true(runner_default_stages[1]->events == STAGE_EV_RCPT);
+	assert_true(runner_default_stages[1]->repeat);
+}
+
 static void test_msg_limits(void **state)
 {
 	size_t i;
@@ -370,6 +387,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_final_cannot_change_verdict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msg_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_order, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
