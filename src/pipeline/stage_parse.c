@@ -61,6 +61,14 @@ static int stage_parse_field(struct msg *m, const char *name, const char **out)
 	return *out != NULL ? 0 : -1;
 }
 
+/* stage_parse_over_limit - raw_message_parse refused the header for a limit
+ * (mime/raw.c's messages) rather than for a resource failure */
+static bool stage_parse_over_limit(const char *why)
+{
+	return strncmp(why, "header section longer than ", 27) == 0 ||
+	       (strncmp(why, "more than ", 10) == 0 && strstr(why, " header fields") != NULL);
+}
+
 static enum stage_result stage_parse_run(struct stage *st, struct msg *m, enum stage_event ev)
 {
 	const struct smexop_config *cfg = st->env->cfg;
@@ -77,7 +85,9 @@ static enum stage_result stage_parse_run(struct stage *st, struct msg *m, enum s
 	}
 	if (raw_message_parse(&m->raw, m->arena, m->data, m->len, &lim, &err) < 0) {
 		m->parse_error = arena_strdup(m->arena, err.msg);
-		if (m->parse_error == NULL)
+		/* only the two limits are the message's fault; running out of
+		 * memory (or anything else) is ours: a 4xx, never a 5xx */
+		if (m->parse_error == NULL || !stage_parse_over_limit(err.msg))
 			return STAGE_ERROR;
 		msg_log(m, LOG_LEVEL_INFO, "parse", "error=header_limit");
 		m->verdict.action = MSG_ACTION_REJECT;

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/dns.h"
@@ -163,6 +164,7 @@ static int setup(void **state)
 	         "accepted_domains: [{domain: example.org}]\n"
 	         "directory: {file: %s}\n"
 	         "connection_filter: {ip_block: [\"198.51.100.66\"]}\n"
+	         "limits: {header_size: 1k}\n"
 	         "log: {level: error}\n",
 	         dirfile);
 	cfg = config_load_mem("gw.yaml", yaml, strlen(yaml), &diag);
@@ -333,6 +335,82 @@ static void test_close_while_waiting(void **state)
 	assert_int_equal(fx.out.len, 0);
 }
 
+static void test_header_limit(void **state)
+{
+	char big[1400];
+
+	(void)state;
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "X-Big: ", 7);
+	memcpy(big + sizeof(big) - 3, "\r\n", 3);
+	h_open("192.0.2.7");
+	h_send("EHLO mail.good.example\r\nMAIL FROM:<alice@good.example>\r\n"
+	       "RCPT TO:<bob@example.org>\r\nDATA\r\n");
+	h_send(big);
+	h_send(MSG("alice@good.example", "big"));
+	assert_string_equal(fx.out.data, "552 5.3.4 Message header size exceeds limit\r\n");
+	assert_int_equal(count_dir("queue"), 0);
+	assert_int_equal(count_dir("incoming"), 0);
+}
+
+/* test_alloc_torture - the Nth arena allocation fails, for every N a clean
+ * message needs: the session ends with a 250 (the failure hit something
+ * that degrades, e.g. a lookup that becomes temperror) or a 4xx, never a
+ * 5xx (but for the sequence errors of pipelined commands after a 4xx to
+ * MAIL or RCPT), never a crash, never a leak (ASan), never a file left in incoming/ */
+static void test_alloc_torture(void **state)
+{
+	unsigned long n;
+	unsigned ok = 0, temp = 0, streak = 0;
+
+	(void)state;
+	for (n = 1; n < 5000; n++) {
+		const char *p;
+		bool done_all;
+
+		arena_fail_after(n);
+		h_open("192.0.2.7");
+		if (strncmp(fx.out.data, "220 ", 4) != 0) {
+			assert_true(fx.out.data[0] == '4');
+			h_close();
+			temp++;
+			continue;
+		}
+		h_send("EHLO mail.good.example\r\nMAIL FROM:<alice@good.example>\r\n"
+		       "RCPT TO:<bob@example.org>\r\nDATA\r\n");
+		for (p = fx.out.data; p != NULL && *p != '\0'; p = strstr(p, "\r\n")) {
+			if (*p == '\r')
+				p += 2;
+			/* after a 4xx to MAIL or RCPT the pipelined commands that
+			 * follow get their sequence errors: those 5xx are right */
+			if (*p == '5' && strncmp(p, "503 ", 4) != 0 &&
+			    strncmp(p, "554 5.5.1", 9) != 0)
+				fail_msg("allocation %lu: %s", n, p);
+		}
+		if (strstr(fx.out.data, "354 ") != NULL)
+			h_send(MSG("alice@good.example", "torture"));
+		if (fx.out.data[0] == '5')
+			fail_msg("allocation %lu, end of data: %s", n, fx.out.data);
+		done_all = strstr(fx.out.data, "250 2.0.0 Ok: queued as ") != NULL;
+		h_close();
+		assert_int_equal(count_dir("incoming"), 0);
+		if (done_all) {
+			ok++;
+			/* a long run of successes: past every allocation the
+			 * message needs (the hook only fails the Nth one) */
+			if (++streak > 150)
+				break;
+		} else {
+			temp++;
+			streak = 0;
+		}
+	}
+	arena_fail_after(0);
+	print_message("allocation torture: %lu points, %u accepted, %u temporary failures\n", n, ok,
+	              temp);
+	assert_true(temp > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +420,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dmarc_reject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dmarc_quarantine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_while_waiting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_torture, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
