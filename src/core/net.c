@@ -12,7 +12,6 @@
 int net_addr_parse_n(const char *s, size_t n, struct net_addr *out)
 {
 	char tmp[NET_ADDR_STRLEN];
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 	if (n == 0 || n >= sizeof(tmp))
 		return -1;
@@ -25,14 +24,23 @@ int net_addr_parse_n(const char *s, size_t n, struct net_addr *out)
 	}
 	if (inet_pton(AF_INET6, tmp, out->bytes) == 1) {
 		out->family = AF_INET6;
-		if (memcmp(out->bytes, v4mapped, sizeof(v4mapped)) == 0) {
-			memmove(out->bytes, out->bytes + 12, 4);
-			memset(out->bytes + 4, 0, 12);
-			out->family = AF_INET;
-		}
+		net_addr_unmap(out);
 		return 0;
 	}
 	return -1;
+}
+
+void net_addr_unmap(struct net_addr *a)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	uint8_t v4[4];
+
+	if (a->family != AF_INET6 || memcmp(a->bytes, v4mapped, sizeof(v4mapped)) != 0)
+		return;
+	memcpy(v4, a->bytes + 12, sizeof(v4));
+	memset(a->bytes, 0, sizeof(a->bytes));
+	memcpy(a->bytes, v4, sizeof(v4));
+	a->family = AF_INET;
 }
 
 int net_addr_parse(const char *s, struct net_addr *out)

@@ -23,6 +23,8 @@ struct net_addr {
 /* net_addr_parse - textual IPv4 or IPv6 (no brackets, no zone); 0 or -1 */
 int net_addr_parse(const char *s, struct net_addr *out);
 int net_addr_parse_n(const char *s, size_t n, struct net_addr *out);
+/* net_addr_unmap - turn an IPv4-mapped IPv6 address into plain IPv4 */
+void net_addr_unmap(struct net_addr *a);
 /* net_addr_format - the canonical text form (RFC 5952 for IPv6) */
 const char *net_addr_format(const struct net_addr *a, char *out, size_t outsize);
 /* net_addr_match - a and b agree in their first prefix bits (same family) */

@@ -74,19 +74,8 @@ int smtp_proxy_parse(const uint8_t *p, size_t n, struct smtp_proxy_result *out)
 		out->src_port = get16(a + 2 * w);
 		out->dst_port = get16(a + 2 * w + 2);
 		/* an IPv4-mapped source is IPv4, as everywhere else in smexop */
-		if (fam == 2) {
-			static const uint8_t mapped[12] = {
-				0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
-			};
-			struct net_addr *ips[2] = { &out->src, &out->dst };
-
-			for (int i = 0; i < 2; i++)
-				if (memcmp(ips[i]->bytes, mapped, 12) == 0) {
-					memmove(ips[i]->bytes, ips[i]->bytes + 12, 4);
-					memset(ips[i]->bytes + 4, 0, 12);
-					ips[i]->family = AF_INET;
-				}
-		}
+		net_addr_unmap(&out->src);
+		net_addr_unmap(&out->dst);
 		out->has_addr = true;
 	}
 	/* TLVs: type, 16-bit length, value; each must fit */
