@@ -123,6 +123,12 @@ struct config_listener {
 	bool proxy_protocol;
 };
 
+/* the certificate of the SMTP listeners (STARTTLS and implicit TLS) */
+struct config_tls_cert {
+	const char *cert_file; /* PEM chain; NULL: no TLS */
+	const char *key_file;  /* PEM private key; NULL: in cert_file */
+};
+
 enum config_dkim_alg { CONFIG_DKIM_RSA, CONFIG_DKIM_ED25519, CONFIG_DKIM_DUAL };
 
 /* header/body canonicalization, in the order of the schema's words */
@@ -195,8 +201,11 @@ struct config_dmarc_reports {
 
 /* anti-phishing policy (EOP's AntiPhishPolicy): the actions for DMARC
  * and spoof failures; the word lists restrict each to EOP's choices */
-enum config_ap_dmarc_reject { CONFIG_AP_REJECT_REJECT, CONFIG_AP_REJECT_QUARANTINE,
-	                      CONFIG_AP_REJECT_JUNK };
+enum config_ap_dmarc_reject {
+	CONFIG_AP_REJECT_REJECT,
+	CONFIG_AP_REJECT_QUARANTINE,
+	CONFIG_AP_REJECT_JUNK
+};
 enum config_ap_dmarc_quarantine { CONFIG_AP_QUARANTINE_QUARANTINE, CONFIG_AP_QUARANTINE_JUNK };
 enum config_ap_spoof { CONFIG_AP_SPOOF_JUNK, CONFIG_AP_SPOOF_QUARANTINE, CONFIG_AP_SPOOF_DELIVER };
 
@@ -260,6 +269,7 @@ struct smexop_config {
 	struct config_spf spf;
 	struct config_limits limits;
 	CONFIG_LIST(struct config_listener) listeners;
+	struct config_tls_cert tls;
 	struct config_store store;
 	struct config_spool spool;
 	struct config_delivery delivery;

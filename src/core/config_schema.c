@@ -346,6 +346,45 @@ static const struct config_schema listener_schema = {
 	.nentries = N(listener_entries),
 };
 
+/* ---- tls ------------------------------------------------------------ */
+
+static int tls_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_tls_cert *t = section;
+
+	(void)cfg;
+	if (t->cert_file == NULL && t->key_file != NULL) {
+		snprintf(msg, msgsize, "key_file without cert_file");
+		return -1;
+	}
+	if (t->key_file == NULL)
+		t->key_file = t->cert_file;
+	return 0;
+}
+
+static const struct config_entry tls_entries[] = {
+	{ .name = "cert_file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_tls_cert, cert_file),
+	  .def_doc = "none (STARTTLS is not offered, implicit TLS listeners refuse to start)",
+	  .doc = "The PEM certificate chain of the SMTP listeners, server certificate first." },
+	{ .name = "key_file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_tls_cert, key_file),
+	  .def_doc = "tls.cert_file (a PEM file holding both)",
+	  .doc = "The PEM private key of that certificate (mode 0600; read before privileges "
+	         "are dropped)." },
+};
+
+static const struct config_schema tls_schema = {
+	.name = "tls",
+	.doc = "The certificate for STARTTLS (RFC 3207) and implicit TLS (RFC 8314) listeners.",
+	.size = sizeof(struct config_tls_cert),
+	.entries = tls_entries,
+	.nentries = N(tls_entries),
+	.finish = tls_finish,
+};
+
 /* ---- dkim ----------------------------------------------------------- */
 
 /* dkim_name_ok - a DKIM domain or selector: labels of [A-Za-z0-9_-], 1 to
@@ -1182,6 +1221,7 @@ static const struct config_entry root_entries[] = {
 	  .max = 64,
 	  .child = &listener_schema,
 	  .doc = "The SMTP listening sockets; by default one on port 25 with STARTTLS." },
+	SECTION(tls, tls_schema),
 	SECTION(store, store_schema),
 	SECTION(spool, spool_schema),
 	SECTION(delivery, delivery_schema),

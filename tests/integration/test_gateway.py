@@ -13,6 +13,8 @@ a reputation block list.  Then, with Python's smtplib:
     X-Spam-Flag: NO, Received; a
     forged Authentication-Results claiming our authserv-id is gone, a
     foreign one stays;
+  - the same over STARTTLS (a self-signed certificate from openssl): the
+    Received field says ESMTPS and names the TLS version and cipher;
   - an unknown recipient: 550 5.4.1 Recipient address rejected: Access denied;
   - a client on the reputation block list (source 127.0.0.2):
     550 5.7.606 Access denied, banned sending IP [127.0.0.2];
@@ -36,6 +38,7 @@ import os
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -72,7 +75,10 @@ dns:
 listeners:
   - address: 127.0.0.1
     port: {port}
-    tls: none
+    tls: starttls
+tls:
+  cert_file: {tmp}/cert.pem
+  key_file: {tmp}/key.pem
 store:
   path: {tmp}/state/smexop.db
 spool:
@@ -213,6 +219,9 @@ def main():
             f.write("bob@example.org\n")
         with open(os.path.join(tmp, "reputation"), "w") as f:
             f.write("127.0.0.2 test listing\n")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=mx.example.org", "-keyout", os.path.join(tmp, "key.pem"),
+                        "-out", os.path.join(tmp, "cert.pem")], check=True, capture_output=True)
         srv = Server(smexop, tmp)
         try:
             run_cases(res, srv, tmp)
@@ -257,6 +266,21 @@ def run_cases(res, srv, tmp):
         res.check("clean: our Received", any(
             r.startswith("from client.good.example (client.good.example [127.0.0.1])")
             and "by mx.example.org (smexop) with ESMTP" in r for r in rcv), repr(rcv))
+
+    # STARTTLS: the Received field names the protocol and the cipher
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP("127.0.0.1", port, timeout=20) as s:
+        s.ehlo("client.good.example")
+        s.starttls(context=ctx)
+        s.ehlo("client.good.example")
+        s.sendmail("alice@good.example", ["bob@example.org"],
+                   message("alice@good.example", "over tls"))
+    got = find(tmp, "over tls")
+    rcv = (got[0].get_all("Received") or [""])[0] if got else ""
+    res.check("STARTTLS: Received says ESMTPS and the cipher",
+              "with ESMTPS id" in rcv and "(using TLSv1." in rcv and " with cipher " in rcv, rcv)
 
     code, text = send(port, "alice@good.example", ["nobody@example.org"],
                       message("alice@good.example", "unknown"))
