@@ -32,6 +32,17 @@ check_layer mime 'core|mime'
 check_layer store 'core|store'
 check_layer auth 'core|mime|auth'
 check_layer filter 'core|mime|filter'
+check_layer pipeline 'core|mime|auth|filter|store|transport|pipeline'
+# no stage includes another stage (stage_X.c may include only its own stage_X.h)
+for f in $(git ls-files 'src/pipeline/stage_*.c'); do
+	own=$(basename "$f" .c)
+	while read -r inc; do
+		[[ $inc == "pipeline/$own.h" ]] || {
+			echo "checksrc: $f includes \"$inc\": a stage includes no other stage"
+			fail=1
+		}
+	done < <(sed -n 's/^#include "\(pipeline\/stage_[^"]*\)".*/\1/p' "$f")
+done
 
 for f in $(git ls-files 'src/*.c' 'src/*.h'); do
 	head -1 "$f" | grep -q '^/\*' || {
