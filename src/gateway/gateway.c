@@ -234,11 +234,37 @@ static void gw_mail(void *h, const char *sender, const struct smtp_mail_params *
 	gw_answer(s, 0, NULL, NULL, false);
 }
 
+/* gw_trace_rcpt - a recipient refused at RCPT goes into the message trace
+ * under the session id (EOP's trace shows edge blocking too) */
+static void gw_trace_rcpt(struct gw_session *s, const struct msg *m, const struct msg_rcpt *rc)
+{
+	struct store_trace_event ev;
+	char sid[17], reply[400];
+
+	snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)m->conn->session_id);
+	snprintf(reply, sizeof(reply), "%u %s %s", rc->reply.code,
+	         rc->reply.enhanced != NULL ? rc->reply.enhanced : "",
+	         rc->reply.text != NULL ? rc->reply.text : "");
+	memset(&ev, 0, sizeof(ev));
+	ev.time = pipeline_now(&s->gen->env);
+	ev.kind = STORE_TRACE_REJECTED;
+	ev.session_id = sid;
+	ev.sender = m->sender;
+	ev.recipient = rc->addr;
+	ev.client_ip = m->conn->ip_text;
+	ev.verdict = "reject";
+	ev.reasons = rc->why;
+	ev.detail = reply;
+	msgtrace_event(s->gw->deps.store, &ev);
+}
+
 static void gw_rcpt_done(struct msg *m, void *arg)
 {
 	struct gw_session *s = arg;
 	const struct msg_rcpt *rc = &m->rcpts[m->nrcpts - 1];
 
+	if (rc->status == MSG_RCPT_REJECTED)
+		gw_trace_rcpt(s, m, rc);
 	if (rc->status == MSG_RCPT_ACCEPTED) {
 		gw_answer(s, 0, NULL, NULL, false);
 		return;

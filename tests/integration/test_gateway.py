@@ -287,6 +287,11 @@ def run_cases(res, srv, tmp):
     res.check("unknown recipient: 550 5.4.1",
               code == 550 and text == "5.4.1 Recipient address rejected: Access denied",
               "%s %s" % (code, text))
+    p = subprocess.run([srv.smexop, "trace", "-c", srv.cfg, "--recipient", "nobody@example.org"],
+                       capture_output=True, timeout=30)
+    out = p.stdout.decode("utf-8", "replace")
+    res.check("unknown recipient: in the message trace as rejected",
+              p.returncode == 0 and "rejected" in out, out + p.stderr.decode())
 
     code, text = send(port, "alice@good.example", ["bob@elsewhere.example"],
                       message("alice@good.example", "relay"))
