@@ -91,7 +91,11 @@ static uint64_t gw_next_id(struct gateway *gw)
 	return gw->next_id++;
 }
 
-/* gw_answer - hand a reply to the SMTP session (once per question) */
+/* gw_answer - hand a reply to the SMTP session (once per question).  It
+ * is often called from deep inside a stage's DNS callback; that is safe
+ * because the server picks answers up in a fresh loop turn
+ * (smtp_server.c conn_wakeup), so nothing frees the session or the
+ * message while that callback is still on the stack. */
 static void gw_answer(struct gw_session *s, unsigned code, const char *enhanced, const char *text,
                       bool disconnect)
 {
