@@ -852,9 +852,15 @@ void smtp_server_stop_accepting(struct smtp_server *srv)
 
 	if (srv == NULL)
 		return;
-	for (i = 0; i < srv->nlisteners; i++)
-		if (srv->listeners[i].evl != NULL)
-			evconnlistener_disable(srv->listeners[i].evl);
+	/* Closing, not just disabling: a disabled listening socket still lets
+	 * the kernel complete handshakes that would then never get a greeting;
+	 * closed, new clients are refused at once and try the next MX. */
+	for (i = 0; i < srv->nlisteners; i++) {
+		if (srv->listeners[i].evl != NULL) {
+			evconnlistener_free(srv->listeners[i].evl);
+			srv->listeners[i].evl = NULL;
+		}
+	}
 }
 
 void smtp_server_shutdown(struct smtp_server *srv)

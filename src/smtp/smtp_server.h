@@ -8,7 +8,7 @@
  *	sc.cert_file = ...; sc.key_file = ...;   for STARTTLS and implicit TLS
  *	srv = smtp_server_new(base, &sc, hooks, &err);
  *	...event_base_dispatch(base)...
- *	smtp_server_stop_accepting(srv);         on SIGTERM: no new connections
+ *	smtp_server_stop_accepting(srv);         on SIGTERM: close the listeners
  *	smtp_server_shutdown(srv);               421 4.3.2 to every session, close
  *	srv = smtp_server_free(srv);             closes what is left
  *
@@ -88,6 +88,8 @@ struct smtp_server *smtp_server_new(struct event_base *base, const struct smtp_s
 unsigned smtp_server_port(const struct smtp_server *srv, size_t i);
 /* smtp_server_sessions - open connections */
 unsigned smtp_server_sessions(const struct smtp_server *srv);
+/* smtp_server_stop_accepting - close the listening sockets (new clients are
+ * refused); open sessions go on; smtp_server_port still answers */
 void smtp_server_stop_accepting(struct smtp_server *srv);
 /* smtp_server_shutdown - 421 4.3.2 to every session; they close once flushed */
 void smtp_server_shutdown(struct smtp_server *srv);
