@@ -609,12 +609,16 @@ int spool_entry_remove(struct spool *sp, enum spool_dest where, const char *id, 
 		return -1;
 	}
 	spool_env_name(name, sizeof(name), id);
-	if (unlinkat(sp->dfd[where], name, 0) < 0 && errno != ENOENT)
-		return spool_err(err, (int)where, name, "unlink");
+	/* the envelope goes into incoming/ first: a crash before the data is
+	 * gone leaves the same state as a crash inside spool_tx_commit, which
+	 * recovery cleans up instead of calling the data corrupt */
+	if (renameat(sp->dfd[where], name, sp->dfd[SPOOL_D_INCOMING], name) < 0 && errno != ENOENT)
+		return spool_err(err, (int)where, name, "rename");
 	if (unlinkat(sp->dfd[where], id, 0) < 0 && errno != ENOENT)
 		return spool_err(err, (int)where, id, "unlink");
 	if (spool_fsync_dir(sp, (int)where) < 0)
 		return spool_err(err, (int)where, "", "fsync");
+	unlinkat(sp->dfd[SPOOL_D_INCOMING], name, 0);
 	return 0;
 }
 
@@ -786,9 +790,10 @@ static bool spool_names_has(const struct spool_names *l, const char *name)
 	return bsearch(&name, l->v, l->n, sizeof(*l->v), spool_names_cmp) != NULL;
 }
 
-/* spool_recover_dir - check every entry of queue/ or quarantine/ */
-static int spool_recover_dir(struct spool *sp, int d, struct spool_recover_stats *stats,
-                             struct sx_err *err)
+/* spool_recover_dir - check every entry of queue/ or quarantine/; inc: what
+ * incoming/ held before it was emptied */
+static int spool_recover_dir(struct spool *sp, int d, const struct spool_names *inc,
+                             struct spool_recover_stats *stats, struct sx_err *err)
 {
 	struct spool_names l, q = { 0 };
 	char id[SPOOL_ID_MAX], name[SPOOL_ID_MAX + 8];
@@ -825,8 +830,17 @@ static int spool_recover_dir(struct spool *sp, int d, struct spool_recover_stats
 				stats->quarantine++;
 		} else if (spool_envelope_id_valid(n)) {
 			spool_env_name(name, sizeof(name), n);
-			if (!spool_names_has(&l, name))
+			if (spool_names_has(&l, name))
+				continue;
+			if (spool_names_has(inc, name)) {
+				/* its envelope was in incoming/: a commit or a removal
+				 * the crash interrupted, never an acknowledged entry */
+				log_info("spool event=uncommitted dir=%s id=%s", spool_dirs[d], n);
+				if (unlinkat(sp->dfd[d], n, 0) == 0)
+					stats->incoming_removed++;
+			} else {
 				spool_to_corrupt(sp, d, n, "data without an envelope", stats);
+			}
 		} else {
 			spool_to_corrupt(sp, d, n, "not a spool file name", stats);
 		}
@@ -855,10 +869,12 @@ int spool_recover(struct spool *sp, struct spool_recover_stats *stats, struct sx
 	for (i = 0; i < l.n; i++)
 		if (unlinkat(sp->dfd[SPOOL_D_INCOMING], l.v[i], 0) == 0)
 			stats->incoming_removed++;
-	spool_names_free(&l);
-	if (spool_recover_dir(sp, SPOOL_D_QUEUE, stats, err) < 0 ||
-	    spool_recover_dir(sp, SPOOL_D_QUARANTINE, stats, err) < 0)
+	if (spool_recover_dir(sp, SPOOL_D_QUEUE, &l, stats, err) < 0 ||
+	    spool_recover_dir(sp, SPOOL_D_QUARANTINE, &l, stats, err) < 0) {
+		spool_names_free(&l);
 		return -1;
+	}
+	spool_names_free(&l);
 	spool_fsync_dir(sp, SPOOL_D_INCOMING);
 	spool_fsync_dir(sp, SPOOL_D_QUEUE);
 	spool_fsync_dir(sp, SPOOL_D_QUARANTINE);

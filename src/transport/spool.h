@@ -34,16 +34,19 @@
  *	only, so nothing half-written is ever an entry.
  *
  *	Recovery (spool_recover, at start, with no writer running): incoming/
- *	is emptied (nothing there was acknowledged); in queue/ and
+ *	is emptied (nothing there was acknowledged), and so is a data file in
+ *	queue/ or quarantine/ whose envelope was still (or already) in
+ *	incoming/ (a commit or removal the crash interrupted); in queue/ and
  *	quarantine/ an envelope that does not parse, a data file that is
- *	missing or of the wrong size, or a data file without envelope goes to
- *	corrupt/ with a log line; a quarantine entry that was already
+ *	missing or of the wrong size, or another data file without envelope
+ *	goes to corrupt/ with a log line; a quarantine entry that was already
  *	released into queue/ (crash during release) loses its quarantine copy.
  *
  *	Entries are changed only by replacing the envelope atomically
  *	(spool_entry_update: delivery progress), moved by hard-linking the
  *	data and committing a new envelope (spool_entry_requeue: release), and
- *	removed envelope first (spool_entry_remove).  A process delivering an
+ *	removed envelope first, by moving it into incoming/ (spool_entry_remove).
+ *	A process delivering an
  *	entry holds spool_entry_lock so two delivery runs never overlap.
  *
  * LIMITS

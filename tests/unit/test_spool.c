@@ -205,6 +205,7 @@ static int collect(const char *id, void *arg)
 static void test_scan_update_remove(void **state)
 {
 	char a[SPOOL_ID_MAX], b[SPOOL_ID_MAX], q[SPOOL_ID_MAX], list[1024] = "", want[1024];
+	char name[SPOOL_ID_MAX + 8];
 	struct sx_err err = { 0 };
 	struct spool_entry *e;
 	struct spool_envelope env;
@@ -235,6 +236,8 @@ static void test_scan_update_remove(void **state)
 
 	assert_int_equal(spool_entry_remove(sp, SPOOL_QUEUE, a, &err), 0);
 	assert_false(exists("queue", a));
+	snprintf(name, sizeof(name), "%s.env", a);
+	assert_false(exists("incoming", name)); /* its way out is cleaned up too */
 	assert_int_equal(spool_entry_remove(sp, SPOOL_QUEUE, a, &err), 0); /* idempotent */
 	assert_int_equal(spool_entry_remove(sp, SPOOL_QUEUE, b, &err), 0);
 	assert_int_equal(spool_entry_remove(sp, SPOOL_QUARANTINE, q, &err), 0);
@@ -317,9 +320,19 @@ static void test_recover(void **state)
 	tx = spool_tx_begin(sp, &err);
 	assert_int_equal(spool_tx_write(tx, "x", 1), 0);
 	put_file("incoming", "left.env", "V 1\n");
+	/* a commit or a removal interrupted between its two steps: the data in
+	 * queue/ (and quarantine/), the envelope in incoming/: not corrupt */
+	put_file("queue", "0123-mx1-beef", "uncommitted");
+	put_file("incoming", "0123-mx1-beef.env", "V 1\n");
+	put_file("quarantine", "0123-mx1-cafe", "being removed");
+	put_file("incoming", "0123-mx1-cafe.env", "V 1\n");
 
 	assert_int_equal(spool_recover(sp, &s, &err), 0);
-	assert_int_equal(s.incoming_removed, 2);
+	assert_false(exists("queue", "0123-mx1-beef"));
+	assert_false(exists("corrupt", "0123-mx1-beef"));
+	assert_false(exists("quarantine", "0123-mx1-cafe"));
+	assert_false(exists("corrupt", "0123-mx1-cafe"));
+	assert_int_equal(s.incoming_removed, 2 + 4);
 	assert_int_equal(s.duplicates_removed, 1);
 	assert_int_equal(s.queue, 2); /* ok and dup */
 	assert_int_equal(s.quarantine, 0);
