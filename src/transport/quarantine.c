@@ -13,7 +13,9 @@
 #include "transport/msgtrace.h"
 #include "transport/quarantine.h"
 
-#define QUARANTINE_REPORT "X-Smexop-Antispam-Report:"
+#define QUARANTINE_REPORT      "X-Smexop-Antispam-Report:"
+#define QUARANTINE_SPAM_FLAG   "X-Spam-Flag:"
+#define QUARANTINE_SPAM_STATUS "X-Spam-Status:"
 
 const char *quarantine_subject(const char *data, size_t len, char *out, size_t outsize)
 {
@@ -217,6 +219,23 @@ static const char *quarantine_skq(struct arena *a, const char *field)
 	return arena_printf(a, "%.*sSFV:SKQ%s", (int)(sfv - field), field, sfv + 4 + n);
 }
 
+/* quarantine_unflag - X-Spam-Flag / X-Spam-Status saying "no" (in the arena).
+ * A released message is one somebody judged wanted: left at YES, a Sieve
+ * rule on these fields would file it straight into Junk. */
+static const char *quarantine_unflag(struct arena *a, const char *field)
+{
+	size_t name = sizeof(QUARANTINE_SPAM_FLAG) - 1, ws;
+
+	if (str_case_prefix(field, QUARANTINE_SPAM_FLAG))
+		return arena_printf(a, "%.*s NO", (int)name, field);
+	/* X-Spam-Status: Yes, score=9 ... keeps the score and the tests */
+	name = sizeof(QUARANTINE_SPAM_STATUS) - 1;
+	ws = strspn(field + name, " \t");
+	if (!str_case_prefix(field + name + ws, "yes"))
+		return field;
+	return arena_printf(a, "%.*sNo%s", (int)(name + ws), field, field + name + ws + 3);
+}
+
 int quarantine_release(struct spool *sp, struct store *st, const char *id, const char *to,
                        const char *by, int64_t now, char new_id[SPOOL_ID_MAX], struct sx_err *err)
 {
@@ -277,6 +296,9 @@ int quarantine_release(struct spool *sp, struct store *st, const char *id, const
 		if (str_case_prefix(h, QUARANTINE_REPORT)) {
 			h = quarantine_skq(e->arena, h);
 			report = true;
+		} else if (str_case_prefix(h, QUARANTINE_SPAM_FLAG) ||
+		           str_case_prefix(h, QUARANTINE_SPAM_STATUS)) {
+			h = quarantine_unflag(e->arena, h);
 		}
 		if (h == NULL)
 			goto nomem;

@@ -3,7 +3,8 @@
  * filters, release, delete, expiry; trace events, per-message status,
  * filters, detail, expiry), and transport/quarantine over a temporary
  * spool (commit with its row and trace event, Subject extraction,
- * release with SFV:SKQ and X-Smexop-Released, release to one recipient,
+ * release with SFV:SKQ, X-Spam-Flag NO and X-Smexop-Released (a case
+ * table of spam verdict fields), release to one recipient,
  * delete, expire, rows rebuilt from envelopes). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -297,11 +298,22 @@ static void test_subject(void **state)
 	assert_string_equal(out, "0123456");
 }
 
+static void quarantine_with(char id[SPOOL_ID_MAX], const char **hdrs, size_t nhdrs);
+
+/* quarantine_one - a spam message for bob and carol, quarantined */
 static void quarantine_one(char id[SPOOL_ID_MAX])
 {
-	static const char msg[] = "Subject: Win a prize\r\nFrom: x@spam.example\r\n\r\nclick\r\n";
 	static const char *hdrs[] = { "X-Smexop-Antispam-Report: CIP:192.0.2.1;SFV:SPM;SCL:9;",
-		                      "X-Spam-Flag: YES" };
+		                      "X-Spam-Flag: YES",
+		                      "X-Spam-Status: Yes, score=9 required=5 tests=spam" };
+
+	quarantine_with(id, hdrs, sizeof(hdrs) / sizeof(hdrs[0]));
+}
+
+/* quarantine_with - one message for bob and carol, with these H records */
+static void quarantine_with(char id[SPOOL_ID_MAX], const char **hdrs, size_t nhdrs)
+{
+	static const char msg[] = "Subject: Win a prize\r\nFrom: x@spam.example\r\n\r\nclick\r\n";
 	static const char *reasons[] = { "spam (SCL 9)", "url reputation" };
 	struct spool_rcpt r[2] = { { .addr = "bob@example.org" }, { .addr = "carol@example.org" } };
 	struct spool_envelope e = { .received = 1700000000,
@@ -313,7 +325,7 @@ static void quarantine_one(char id[SPOOL_ID_MAX])
 		                    .client_ip = "192.0.2.1",
 		                    .verdict = "spam",
 		                    .headers = hdrs,
-		                    .nheaders = 2,
+		                    .nheaders = nhdrs,
 		                    .q_policy = "DefaultFullAccessPolicy",
 		                    .q_reasons = reasons,
 		                    .nq_reasons = 2 };
@@ -385,11 +397,13 @@ static void test_commit_release(void **state)
 	assert_string_equal(e->env.rcpts[0].addr, "carol@example.org");
 	assert_int_equal(e->env.released, 1700000100);
 	assert_string_equal(e->env.released_by, "admin");
-	assert_int_equal(e->env.nheaders, 3);
+	assert_int_equal(e->env.nheaders, 4);
 	assert_string_equal(e->env.headers[0],
 	                    "X-Smexop-Antispam-Report: CIP:192.0.2.1;SFV:SKQ;SCL:9;");
-	assert_string_equal(e->env.headers[1], "X-Spam-Flag: YES");
-	assert_string_equal(e->env.headers[2],
+	/* released mail is wanted mail: Sieve must not file it into Junk */
+	assert_string_equal(e->env.headers[1], "X-Spam-Flag: NO");
+	assert_string_equal(e->env.headers[2], "X-Spam-Status: No, score=9 required=5 tests=spam");
+	assert_string_equal(e->env.headers[3],
 	                    "X-Smexop-Released: Tue, 14 Nov 2023 22:15:00 +0000 by admin");
 	spool_entry_free(e);
 	e = spool_entry_load(sp, SPOOL_QUARANTINE, id, &err);
@@ -410,8 +424,10 @@ static void test_commit_release(void **state)
 	assert_non_null(e);
 	assert_int_equal(e->env.nrcpts, 1);
 	assert_string_equal(e->env.rcpts[0].addr, "bob@example.org");
-	assert_int_equal(e->env.nheaders, 3); /* one X-Smexop-Released, SKQ once */
-	assert_string_equal(e->env.headers[2],
+	assert_int_equal(e->env.nheaders, 4); /* one X-Smexop-Released, SKQ once */
+	assert_string_equal(e->env.headers[1], "X-Spam-Flag: NO");
+	assert_string_equal(e->env.headers[2], "X-Spam-Status: No, score=9 required=5 tests=spam");
+	assert_string_equal(e->env.headers[3],
 	                    "X-Smexop-Released: Tue, 14 Nov 2023 22:16:40 +0000 by admin2");
 	spool_entry_free(e);
 	assert_int_equal(store_quarantine_get(st, id, row_cb, &r, &err), 0);
@@ -422,6 +438,47 @@ static void test_commit_release(void **state)
 	                           "released:carol@example.org|released:bob@example.org|");
 	/* nothing left to release */
 	assert_int_equal(quarantine_release(sp, st, id, NULL, "a", 1700000300, NULL, &err), -1);
+}
+
+/* release turns the spam verdict fields into "no", whatever their case and
+ * spacing, and leaves everything else alone */
+static void test_release_unflag(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "X-Spam-Flag: YES", "X-Spam-Flag: NO" },
+		{ "x-spam-flag:yes", "x-spam-flag: NO" },
+		{ "X-Spam-Flag: NO", "X-Spam-Flag: NO" },
+		{ "X-Spam-Status: Yes, score=6 required=5 tests=SPOOF",
+		  "X-Spam-Status: No, score=6 required=5 tests=SPOOF" },
+		{ "x-spam-status:\tYES, score=9", "x-spam-status:\tNo, score=9" },
+		{ "X-Spam-Status: No, score=1 required=5 tests=none",
+		  "X-Spam-Status: No, score=1 required=5 tests=none" },
+		{ "X-Spam-Status: unknown", "X-Spam-Status: unknown" },
+		{ "X-Spam-Status:", "X-Spam-Status:" },
+		{ "X-Spam-Flagged: YES", "X-Spam-Flagged: YES" },
+		{ "X-Spam-Level: ***", "X-Spam-Level: ***" },
+	};
+	const char *hdrs[1];
+	char id[SPOOL_ID_MAX];
+	struct sx_err err = { 0 };
+	struct spool_entry *e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		hdrs[0] = cases[i].in;
+		quarantine_with(id, hdrs, 1);
+		assert_int_equal(
+		    quarantine_release(sp, st, id, NULL, "admin", 1700000100, NULL, &err), 0);
+		e = spool_entry_load(sp, SPOOL_QUEUE, id, &err);
+		assert_non_null(e);
+		/* the field, then the SFV:SKQ report added because there was none */
+		assert_true(e->env.nheaders >= 2);
+		assert_string_equal(e->env.headers[0], cases[i].want);
+		spool_entry_free(e);
+	}
 }
 
 static void test_delete_expire_reconcile(void **state)
@@ -464,6 +521,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_trace, setup, teardown),
 		cmocka_unit_test(test_subject),
 		cmocka_unit_test_setup_teardown(test_commit_release, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_unflag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_expire_reconcile, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
