@@ -70,6 +70,7 @@ static long scan(struct raw_message *m, struct raw_field *fields, size_t max_fie
 		}
 		if (end > max_bytes) {
 			sx_err_set(err, "header section longer than %zu bytes", max_bytes);
+			m->error = RAW_ERR_HEADER_TOO_BIG;
 			return -1;
 		}
 		if ((d[pos] == ' ' || d[pos] == '\t') && n > 0) {
@@ -83,6 +84,7 @@ static long scan(struct raw_message *m, struct raw_field *fields, size_t max_fie
 		}
 		if (n >= max_fields) {
 			sx_err_set(err, "more than %zu header fields", max_fields);
+			m->error = RAW_ERR_TOO_MANY_FIELDS;
 			return -1;
 		}
 		if (fields != NULL) {
@@ -136,15 +138,22 @@ int raw_message_parse(struct raw_message *m, struct arena *arena, const char *da
 		m->fields = arena_array(arena, (size_t)n, sizeof(*m->fields));
 		if (m->fields == NULL) {
 			sx_err_set(err, "out of memory");
+			m->error = RAW_ERR_NOMEM;
 			return -1;
 		}
 		if (scan(m, m->fields, (size_t)n, max_bytes, err) != n) {
 			sx_err_set(err, "internal error: header scan mismatch");
+			m->error = RAW_ERR_INTERNAL;
 			return -1;
 		}
 	}
 	m->nfields = (size_t)n;
 	return 0;
+}
+
+bool raw_error_is_limit(enum raw_error e)
+{
+	return e == RAW_ERR_TOO_MANY_FIELDS || e == RAW_ERR_HEADER_TOO_BIG;
 }
 
 bool raw_field_is(const struct raw_field *f, const char *name, size_t name_len)

@@ -23,7 +23,10 @@
  *
  * Limits: at most RAW_MAX_FIELDS fields and RAW_MAX_HEADER_BYTES of header
  * section (both can be lowered per call); beyond them parsing fails with
- * a message rather than reading further.
+ * a message rather than reading further.  The failure's kind is in
+ * raw_message.error, so that a caller can tell the message's fault (a
+ * limit: a 5xx for a gateway) from its own (out of memory: a 4xx) without
+ * reading the text.
  */
 #ifndef SMEXOP_MIME_RAW_H
 #define SMEXOP_MIME_RAW_H
@@ -48,6 +51,15 @@ struct raw_field {
 	size_t eol_len;   /* length of the final line break: 2 (CRLF), 1 (LF) or 0 */
 };
 
+/* why raw_message_parse failed */
+enum raw_error {
+	RAW_OK = 0,
+	RAW_ERR_TOO_MANY_FIELDS, /* over max_fields: the message's fault */
+	RAW_ERR_HEADER_TOO_BIG,  /* over max_header_bytes: the message's fault */
+	RAW_ERR_NOMEM,           /* the arena failed: ours */
+	RAW_ERR_INTERNAL,        /* the two passes disagreed: a bug, ours */
+};
+
 struct raw_message {
 	const char *data; /* the caller's buffer */
 	size_t len;
@@ -56,9 +68,10 @@ struct raw_message {
 	size_t header_len; /* bytes of header section, without the empty line */
 	const char *body;  /* view of the body (after the empty line) */
 	size_t body_len;
-	bool has_body; /* an empty line separates header and body */
-	bool bare_lf;  /* some line ends in a bare LF */
-	bool crlf;     /* the first line ends in CRLF (the message's own style) */
+	bool has_body;        /* an empty line separates header and body */
+	bool bare_lf;         /* some line ends in a bare LF */
+	bool crlf;            /* the first line ends in CRLF (the message's own style) */
+	enum raw_error error; /* RAW_OK, or why raw_message_parse returned -1 */
 };
 
 struct raw_limits {
@@ -68,10 +81,14 @@ struct raw_limits {
 
 /*
  * raw_message_parse - split data[0..len) into fields and body; 0, or -1
- * with err (over a limit, or out of memory).  limits may be NULL.
+ * with err and m->error (over a limit, or out of memory).  limits may be
+ * NULL.
  */
 int raw_message_parse(struct raw_message *m, struct arena *arena, const char *data, size_t len,
                       const struct raw_limits *limits, struct sx_err *err);
+
+/* raw_error_is_limit - the failure is one of the limits (the message's fault) */
+bool raw_error_is_limit(enum raw_error e);
 
 /* raw_field_is - the field's name equals name (ASCII case-insensitive) */
 bool raw_field_is(const struct raw_field *f, const char *name, size_t name_len);

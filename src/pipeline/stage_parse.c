@@ -61,14 +61,6 @@ static int stage_parse_field(struct msg *m, const char *name, const char **out)
 	return *out != NULL ? 0 : -1;
 }
 
-/* stage_parse_over_limit - raw_message_parse refused the header for a limit
- * (mime/raw.c's messages) rather than for a resource failure */
-static bool stage_parse_over_limit(const char *why)
-{
-	return strncmp(why, "header section longer than ", 27) == 0 ||
-	       (strncmp(why, "more than ", 10) == 0 && strstr(why, " header fields") != NULL);
-}
-
 static enum stage_result stage_parse_run(struct stage *st, struct msg *m, enum stage_event ev)
 {
 	const struct smexop_config *cfg = st->env->cfg;
@@ -87,7 +79,7 @@ static enum stage_result stage_parse_run(struct stage *st, struct msg *m, enum s
 		m->parse_error = arena_strdup(m->arena, err.msg);
 		/* only the two limits are the message's fault; running out of
 		 * memory (or anything else) is ours: a 4xx, never a 5xx */
-		if (m->parse_error == NULL || !stage_parse_over_limit(err.msg))
+		if (m->parse_error == NULL || !raw_error_is_limit(m->raw.error))
 			return STAGE_ERROR;
 		msg_log(m, LOG_LEVEL_INFO, "parse", "error=header_limit");
 		m->verdict.action = MSG_ACTION_REJECT;

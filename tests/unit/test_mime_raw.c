@@ -158,10 +158,13 @@ static void test_limits(void **state)
 	                                   strlen("A: 1\nB: 2\nC: 3\nD: 4\n\n"), &lim, &err),
 	                 -1);
 	assert_non_null(strstr(err.msg, "more than 3"));
+	assert_int_equal(m.error, RAW_ERR_TOO_MANY_FIELDS);
+	assert_true(raw_error_is_limit(m.error));
 	/* continuation lines do not count as fields */
 	assert_int_equal(raw_message_parse(&m, a, "A: 1\n 2\n 3\n 4\nB: 2\n\n",
 	                                   strlen("A: 1\n 2\n 3\n 4\nB: 2\n\n"), &lim, &err),
 	                 0);
+	assert_int_equal(m.error, RAW_OK);
 	/* 1001 fields with the default limit */
 	big = malloc(1001 * 5 + 2);
 	assert_non_null(big);
@@ -169,6 +172,7 @@ static void test_limits(void **state)
 		memcpy(big + i * 5, "A: 1\n", 5);
 	big[1001 * 5] = '\n';
 	assert_int_equal(raw_message_parse(&m, a, big, 1001 * 5 + 1, NULL, &err), -1);
+	assert_int_equal(m.error, RAW_ERR_TOO_MANY_FIELDS);
 	assert_int_equal(raw_message_parse(&m, a, big + 5, 1000 * 5 + 1, NULL, &err), 0);
 	assert_int_equal(m.nfields, 1000);
 	free(big);
@@ -181,6 +185,8 @@ static void test_limits(void **state)
 	big[RAW_MAX_HEADER_BYTES + 99] = '\n';
 	assert_int_equal(raw_message_parse(&m, a, big, RAW_MAX_HEADER_BYTES + 100, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "header section longer"));
+	assert_int_equal(m.error, RAW_ERR_HEADER_TOO_BIG);
+	assert_true(raw_error_is_limit(m.error));
 	free(big);
 	arena_free(a);
 }
@@ -195,6 +201,11 @@ static void test_alloc_failure(void **state)
 	arena_fail_after(1);
 	assert_int_equal(raw_message_parse(&m, a, "A: 1\n\n", strlen("A: 1\n\n"), NULL, &err), -1);
 	arena_fail_after(0);
+	assert_int_equal(m.error, RAW_ERR_NOMEM);
+	assert_false(raw_error_is_limit(m.error));
+	/* a later success clears the kind */
+	assert_int_equal(raw_message_parse(&m, a, "A: 1\n\n", strlen("A: 1\n\n"), NULL, &err), 0);
+	assert_int_equal(m.error, RAW_OK);
 	arena_free(a);
 }
 
