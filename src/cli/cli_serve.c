@@ -11,7 +11,9 @@
  *                    SERVE_STOP_DEADLINE, then 421 the rest and exit 0
  *   SIGHUP           reload the configuration file; new sessions use it,
  *                    running ones keep theirs; a broken file is logged
- *                    and the old configuration stays
+ *                    and the old configuration stays.  Listeners, TLS
+ *                    files, state paths and Maildir delivery are read
+ *                    once at start: changing them needs a restart
  *
  * When started as root and the user SERVE_USER exists, privileges are
  * dropped to it once the ports are bound (the spool, store and Maildir
@@ -49,7 +51,7 @@
 
 struct serve {
 	const char *config_path;   /* NULL: embedded defaults */
-	struct smexop_config *cfg; /* the first generation's (owned by the gateway) */
+	struct smexop_config *cfg; /* the first configuration: listeners, paths, delivery */
 	struct event_base *base;
 	struct dns_zone *zone;
 	struct dns *dns;
@@ -333,10 +335,8 @@ static void serve_close(struct serve *sv)
 		event_free(sv->drain_timer);
 	sv->delivery = maildir_timer_free(sv->delivery);
 	sv->server = smtp_server_free(sv->server); /* closes every session */
-	if (sv->gw != NULL)
-		sv->gw = gateway_free(sv->gw);
-	else
-		config_free(sv->cfg);
+	sv->gw = gateway_free(sv->gw);
+	sv->cfg = config_free(sv->cfg);
 	sv->spool = spool_close(sv->spool);
 	sv->store = store_close(sv->store);
 	sv->dns = dns_free(sv->dns);
@@ -349,6 +349,7 @@ int cli_serve(int argc, char **argv)
 {
 	struct serve sv;
 	struct gateway_deps deps;
+	struct smexop_config *gwcfg;
 	struct sx_err err = { 0 };
 	int i, rc = 1;
 
@@ -384,10 +385,18 @@ int cli_serve(int argc, char **argv)
 	deps.store = sv.store;
 	deps.spool = sv.spool;
 	deps.quarantine_retention = sv.cfg->quarantine.retention_ms / 1000;
-	sv.gw = gateway_new(&deps, sv.cfg, &err);
+	/* The gateway owns its configuration generations and frees the old one
+	 * on reload; this process keeps sv.cfg, the first one, for what only a
+	 * restart changes (listeners, TLS files, state paths, Maildir delivery),
+	 * since the SMTP server and the delivery timer point into it. */
+	gwcfg = serve_load(sv.config_path, false);
+	if (gwcfg == NULL)
+		goto out;
+	sv.gw = gateway_new(&deps, gwcfg, &err);
 	if (sv.gw == NULL) {
 		char msg[700];
 
+		config_free(gwcfg);
 		fprintf(stderr, "smexop serve: %s\n", sx_err_format(&err, msg, sizeof(msg)));
 		goto out;
 	}

@@ -345,6 +345,12 @@ def run_cases(res, srv, tmp):
     code, text = send(port, "alice@good.example", ["carol@example.org"],
                       message("alice@good.example", "after reload"))
     res.check("SIGHUP: reloaded, carol is accepted", ok and code == 250, "%s %s" % (code, text))
+    # the delivery timer must keep its Maildir after the old configuration
+    # is freed (it once pointed into it and wrote to a garbage path)
+    carol = os.path.join(tmp, "mail", "example.org", "carol", "new")
+    got = wait_for(lambda: os.path.isdir(carol) and os.listdir(carol)) if code == 250 else []
+    res.check("SIGHUP: mail after the reload reaches the configured Maildir",
+              got and len(got) == 1, repr(got))
     res.check("rejected and quarantined mail is not in the Maildir",
               not [m for m in maildir_messages(tmp)
                    if m["Subject"] in ("dmarc reject", "dmarc quarantine", "unknown")])
