@@ -112,6 +112,7 @@ struct config_limits {
 	uint64_t header_size;
 	uint64_t mime_depth;
 	uint64_t mime_parts;
+	uint64_t max_connections;
 };
 
 enum config_tls { CONFIG_TLS_NONE, CONFIG_TLS_STARTTLS, CONFIG_TLS_IMPLICIT };

@@ -298,6 +298,14 @@ static const struct config_entry limits_entries[] = {
 	  .min = 1,
 	  .max = 1000000,
 	  .doc = "Most MIME parts parsed in one message." },
+	{ .name = "max_connections",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_limits, max_connections),
+	  .def = "1000",
+	  .min = 1,
+	  .max = 1000000,
+	  .doc = "Concurrent SMTP connections over all listeners; more are answered 421 and "
+	         "closed. Raise the open-files limit (ulimit -n) with it." },
 };
 
 static const struct config_schema limits_schema = {

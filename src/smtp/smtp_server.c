@@ -110,6 +110,8 @@ void smtp_server_config_init(struct smtp_server_config *sc, const struct smexop_
 		return;
 	if (cfg->server.hostname != NULL)
 		sc->session.hostname = cfg->server.hostname;
+	if (cfg->limits.max_connections > 0)
+		sc->max_connections = (unsigned)cfg->limits.max_connections;
 	/* the connection filter answers per-IP limits in EOP's words; ours is the backstop */
 	if (cfg->connection_filter.max_connections_per_ip > sc->max_connections_per_ip)
 		sc->max_connections_per_ip =
