@@ -1,6 +1,6 @@
 # smexop - top-level driver for Meson + Ninja.
 #
-#   make run     install what is missing, build, start on the embedded defaults
+#   make run     install what is missing, build, start the gateway demo (etc/demo.yaml)
 #   make test    install, build, run every test (unit, conformance, integration,
 #                fuzz smoke runs, unit tests again under ASan+UBSan)
 #   make deps | build | asan | fuzz | bench | format | format-check | clean
