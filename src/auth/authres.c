@@ -181,12 +181,16 @@ static char *quoted(struct parser *p)
 		p->pos++;
 		if (c == '"')
 			break;
-		if (c == '\\' && !at_end(p)) {
-			out[n++] = p->s[p->pos++];
-			continue;
-		}
-		if (c == '\r' || c == '\n')
+		if (c == '\\' && !at_end(p))
+			c = (unsigned char)p->s[p->pos++];
+		else if (c == '\r' || c == '\n')
 			continue; /* folding: the WSP after it stays */
+		if (c == '\0') {
+			/* no header text holds NUL (RFC 5322 qtext, quoted-pair) */
+			p->pos--;
+			fail(p, "a NUL byte in a quoted string");
+			return NULL;
+		}
 		out[n++] = (char)c;
 	}
 	out[n] = '\0';

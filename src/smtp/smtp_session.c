@@ -288,7 +288,7 @@ static void tx_end(struct smtp_session *s, bool reset)
 static void session_done(void *session, const struct smtp_reply *reply);
 
 static void session_ehlo_lines(const struct smtp_session *s, const char **lines, size_t *n,
-                                      char *sizebuf, size_t sizebufsize)
+                               char *sizebuf, size_t sizebufsize)
 {
 	size_t k = 0;
 

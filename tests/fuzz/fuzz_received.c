@@ -36,8 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        len(r.tls_cipher) + len(r.date_text);
 		if (r.has_date) {
 			if (r.date.month < 1 || r.date.month > 12 || r.date.day < 1 ||
-			    r.date.day > 31 || r.date.hour > 23 || r.date.min > 59 || r.date.sec > 60 ||
-			    r.date.year < 1900 || r.date.year > 9999)
+			    r.date.day > 31 || r.date.hour > 23 || r.date.min > 59 ||
+			    r.date.sec > 60 || r.date.year < 1900 || r.date.year > 9999)
 				__builtin_trap();
 			sink += strlen(date_format(&r.date, buf, sizeof(buf)));
 		}

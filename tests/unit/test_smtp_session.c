@@ -532,8 +532,9 @@ static void run_script(const struct script *sc, size_t step)
 	snprintf(want, sizeof(want), "%s%s", GREET, sc->want_out);
 	if (strcmp(OUT(h), want) != 0)
 		fail_msg("%s (step %zu):\n--- got\n%s--- want\n%s", sc->name, step, OUT(h), want);
-	if (sc->want_data != NULL && (h.f.data.len != strlen(sc->want_data) ||
-	                              memcmp(h.f.data.data, sc->want_data, h.f.data.len) != 0))
+	if (sc->want_data != NULL &&
+	    (h.f.data.len != strlen(sc->want_data) ||
+	     (h.f.data.len > 0 && memcmp(h.f.data.data, sc->want_data, h.f.data.len) != 0)))
 		fail_msg("%s (step %zu): data '%s'", sc->name, step, h.f.data.data);
 	if (sc->want_log != NULL && strstr(LOG(h), sc->want_log) == NULL)
 		fail_msg("%s (step %zu): log '%s' lacks '%s'", sc->name, step, LOG(h),
