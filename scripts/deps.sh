@@ -22,6 +22,8 @@ packages=(
 	libopendmarc-dev libxml2-utils
 	# benchmarks: the peers we compare against
 	python3-spf spfquery hyperfine
+	# bench/smtp: Postfix with smtp-source and smtp-sink (never started as a service)
+	postfix
 )
 
 missing=()
@@ -39,4 +41,6 @@ fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Postfix is only a benchmark peer here: install it unconfigured
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
