@@ -19,10 +19,10 @@
  *	new envelope: an L record (when, by whom), an X-Smexop-Released
  *	field, and SFV:SKQ in the X-Smexop-Antispam-Report field as EOP does
  *	for released messages; X-Spam-Flag becomes NO and X-Spam-Status No
- *	(the score stays), so Sieve rules do not file it into Junk.  Released to one recipient (--to) the copy
- *	gets a new spool id and the quarantined entry stays for the others
- *	(the entry marks that recipient done, so a later release to everyone
- *	skips it; once every recipient has it, the entry goes).
+ *	(the score stays), so Sieve rules do not file it into Junk.  Released to one recipient
+ *(--to) the copy gets a new spool id and the quarantined entry stays for the others (the entry
+ *marks that recipient done, so a later release to everyone skips it; once every recipient has it,
+ *the entry goes).
  *
  *	Expiry: received + retention (30 days, like EOP, unless configured);
  *	`quarantine expire` removes expired entries and their rows.
