@@ -13,7 +13,7 @@ packages=(
 	# store and DMARC reports: SQLite, XML, gzip, zip
 	libsqlite3-dev libxml2-dev zlib1g-dev libarchive-dev
 	# tests: real DNS servers and Debian's Python with its modules
-	nsd python3 python3-dnspython python3-yaml
+	nsd python3 python3-dnspython python3-yaml openssl
 	# SMTP server tests: swaks as a peer (Net::SSLeay for its TLS)
 	swaks libnet-ssleay-perl
 	# DKIM interoperability: the reference implementations from Debian
