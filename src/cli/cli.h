@@ -52,6 +52,52 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* cli_json_string - print s as a JSON string literal */
 void cli_json_string(FILE *out, const char *s);
 
+/*
+ * cli_common_option - consume an option every evaluation command shares:
+ * the DNS options, --help/-h (usage(stdout) is printed) and, when json is
+ * not NULL, --json.  1 when consumed, 0 when argv[*i] is none of them,
+ * CLI_OPT_HELP or CLI_OPT_ERROR when the command must end: return
+ * cli_opt_exit(r) then.
+ */
+#define CLI_OPT_ERROR (-1)
+#define CLI_OPT_HELP  (-2)
+int cli_common_option(struct cli_dns *d, bool *json, void (*usage)(FILE *out), int argc,
+                      char **argv, int *i);
+static inline int cli_opt_exit(int r)
+{
+	return r == CLI_OPT_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+}
+
+/* cli_file_arg - a positional FILE argument (or an unknown option):
+ * 0 when taken into *file, else the usage error's exit code */
+int cli_file_arg(const char *cmd, const char *arg, const char **file);
+
+struct buf;
+struct arena;
+struct raw_message;
+/* cli_read_file - the whole of path ("-" or NULL: standard input) into b,
+ * capped at BUF_CAP_FILE; -1 with "smexop PROG: cannot read ..." */
+int cli_read_file(const char *prog, const char *path, struct buf *b);
+/* cli_read_message - cli_read_file, then parse it into m; -1 with a message */
+int cli_read_message(const char *prog, const char *path, struct buf *b, struct arena *a,
+                     struct raw_message *m);
+
+/* cli_split_list - "a:b:c" into a NULL-terminated array (arena); NULL when out of memory */
+const char **cli_split_list(struct arena *a, const char *s);
+
+/* cli_wait - asynchronous checks in flight on an event loop: each
+ * completion callback calls cli_wait_done, and cli_wait_run runs the loop
+ * until none is pending */
+struct cli_wait {
+	struct event_base *base;
+	int pending;
+};
+void cli_wait_init(struct cli_wait *w, struct event_base *base, int pending);
+/* cli_wait_done - one check finished: the loop stops when none is left */
+void cli_wait_done(struct cli_wait *w);
+/* cli_wait_run - 0 when every check finished, -1 when the loop failed or emptied first */
+int cli_wait_run(struct cli_wait *w);
+
 /* subcommands */
 int cli_spf(int argc, char **argv);
 int cli_config(int argc, char **argv);

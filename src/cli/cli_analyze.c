@@ -24,8 +24,6 @@
  * the clock except --verify (--now sets it).  Exit 0 whatever the message
  * holds, 2 on usage or input errors.
  */
-#include <errno.h>
-#include <event2/event.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -57,6 +55,11 @@ static const char usage_text[] =
     "  --now T               the time DKIM signatures are checked at (seconds since\n"
     "                        the epoch; default: now)\n" CLI_DNS_USAGE "\n"
     "A message is read from FILE, or standard input when FILE is '-' or missing.\n";
+
+static void usage(FILE *out)
+{
+	fputs(usage_text, out);
+}
 
 #define MAX_HOPS     200 /* Received fields read; more are counted, not shown */
 #define MAX_AR       50  /* Authentication-Results fields decoded */
@@ -136,36 +139,6 @@ static void jkv(FILE *out, bool *first, const char *key, const char *val)
 	jstr(out, val);
 }
 
-/* collapse - an arena copy with folding and white space runs as one space */
-static char *collapse(struct arena *a, const char *s, size_t n)
-{
-	char *out, *o;
-	size_t i;
-	bool sp = false;
-
-	while (n > 0 && str_is_space((unsigned char)*s)) {
-		s++;
-		n--;
-	}
-	while (n > 0 && str_is_space((unsigned char)s[n - 1]))
-		n--;
-	out = arena_alloc(a, n + 1);
-	if (out == NULL)
-		return NULL;
-	for (o = out, i = 0; i < n; i++) {
-		if (str_is_space((unsigned char)s[i])) {
-			sp = true;
-			continue;
-		}
-		if (sp)
-			*o++ = ' ';
-		sp = false;
-		*o++ = s[i];
-	}
-	*o = '\0';
-	return out;
-}
-
 /* field_text - the first field called name, unfolded; NULL if none */
 static const char *field_text(struct arena *a, const struct raw_message *m, const char *name)
 {
@@ -176,7 +149,7 @@ static const char *field_text(struct arena *a, const struct raw_message *m, cons
 	if (f == NULL)
 		return NULL;
 	raw_field_value(f, &v, &n);
-	return collapse(a, v, n);
+	return antispam_collapse(a, v, n);
 }
 
 /* ---- the model ---------------------------------------------------------- */
@@ -318,8 +291,8 @@ static bool lenient_token(const char **pp, const char *end, const char **s, size
 static char *unquote(struct arena *a, const char *v, size_t n)
 {
 	if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
-		return collapse(a, v + 1, n - 2);
-	return collapse(a, v, n);
+		return antispam_collapse(a, v + 1, n - 2);
+	return antispam_collapse(a, v, n);
 }
 
 /*
@@ -349,7 +322,7 @@ static int lenient_authres(struct arena *a, const char *v, size_t len, struct au
 
 			if (first && r == NULL && eq == NULL && !cmt) {
 				if (out->authserv_id == NULL)
-					out->authserv_id = collapse(a, s, n);
+					out->authserv_id = antispam_collapse(a, s, n);
 				continue;
 			}
 			if (r == NULL) {
@@ -360,7 +333,8 @@ static int lenient_authres(struct arena *a, const char *v, size_t len, struct au
 				r = &out->results[out->nresults++];
 				memset(r, 0, sizeof(*r));
 				r->method_version = -1;
-				r->method = str_lower_inplace(collapse(a, s, (size_t)(eq - s)));
+				r->method =
+				    str_lower_inplace(antispam_collapse(a, s, (size_t)(eq - s)));
 				r->result =
 				    str_lower_inplace(unquote(a, eq + 1, n - (size_t)(eq + 1 - s)));
 				r->props = arena_array(a, AUTHRES_MAX_PROPS, sizeof(*r->props));
@@ -370,7 +344,7 @@ static int lenient_authres(struct arena *a, const char *v, size_t len, struct au
 			}
 			if (cmt) {
 				if (r->comment == NULL && n >= 2)
-					r->comment = collapse(a, s + 1, n - 2);
+					r->comment = antispam_collapse(a, s + 1, n - 2);
 				continue;
 			}
 			if (eq == NULL)
@@ -381,13 +355,13 @@ static int lenient_authres(struct arena *a, const char *v, size_t len, struct au
 				struct authres_prop *pr = &r->props[r->nprops++];
 				const char *dot = memchr(s, '.', (size_t)(eq - s));
 
-				pr->ptype =
+				pr->ptype = dot != NULL ? str_lower_inplace(antispam_collapse(
+				                              a, s, (size_t)(dot - s)))
+				                        : "";
+				pr->property =
 				    dot != NULL
-				        ? str_lower_inplace(collapse(a, s, (size_t)(dot - s)))
-				        : "";
-				pr->property = dot != NULL
-				                   ? collapse(a, dot + 1, (size_t)(eq - dot - 1))
-				                   : collapse(a, s, (size_t)(eq - s));
+				        ? antispam_collapse(a, dot + 1, (size_t)(eq - dot - 1))
+				        : antispam_collapse(a, s, (size_t)(eq - s));
 				pr->value = unquote(a, eq + 1, n - (size_t)(eq + 1 - s));
 			}
 		}
@@ -403,7 +377,7 @@ static void decode_ar(struct arena *a, struct ar_field *f, const char *v, size_t
 {
 	struct sx_err err = { 0 };
 
-	f->raw = collapse(a, v, n);
+	f->raw = antispam_collapse(a, v, n);
 	if (authres_parse(&f->ar, a, v, n, AUTHRES_LENIENT, &err) == 0) {
 		f->ok = true;
 		return;
@@ -524,7 +498,7 @@ static const char *tag_text(struct arena *a, const struct dkim_tag_list *l, cons
 
 	if (t == NULL)
 		return NULL;
-	v = collapse(a, t->value, t->value_len);
+	v = antispam_collapse(a, t->value, t->value_len);
 	if (v != NULL && strcmp(name, "h") == 0) {
 		/* folding in h= is no part of the names */
 		for (o = p = v; *p != '\0'; p++)
@@ -663,7 +637,7 @@ static int gather(struct arena *a, const struct raw_message *m, struct analysis 
 
 		memset(h, 0, sizeof(*h));
 		raw_field_value(f, &v, &n);
-		h->raw = collapse(a, v, n < 2048 ? n : 2048);
+		h->raw = antispam_collapse(a, v, n < 2048 ? n : 2048);
 		h->parsed = received_parse(&h->r, a, v, n) == 0;
 	}
 	/* delays: from the nearest older hop with a time; hop 1 from Date */
@@ -711,7 +685,8 @@ static int gather(struct arena *a, const struct raw_message *m, struct analysis 
 		                   &which) &&
 		           an->nother < MAX_ANTISPAM) {
 			an->other[an->nother].field = which;
-			an->other[an->nother++].value = collapse(a, v, n < 1024 ? n : 1024);
+			an->other[an->nother++].value =
+			    antispam_collapse(a, v, n < 1024 ? n : 1024);
 		} else if (raw_field_is(f, "DKIM-Signature", 14)) {
 			an->dkim_total++;
 			if (an->ndkim < MAX_DKIM) {
@@ -729,10 +704,9 @@ static int gather(struct arena *a, const struct raw_message *m, struct analysis 
 /* ---- verification ------------------------------------------------------- */
 
 struct vctx {
-	struct event_base *base;
+	struct cli_wait w;
 	struct dkim_verify *dv;
 	struct arc_verify *av;
-	int pending;
 };
 
 static void dkim_done(struct dkim_verify *v, void *arg)
@@ -740,8 +714,7 @@ static void dkim_done(struct dkim_verify *v, void *arg)
 	struct vctx *c = arg;
 
 	c->dv = v;
-	if (--c->pending == 0)
-		event_base_loopbreak(c->base);
+	cli_wait_done(&c->w);
 }
 
 static void arc_done(struct arc_verify *v, void *arg)
@@ -749,8 +722,7 @@ static void arc_done(struct arc_verify *v, void *arg)
 	struct vctx *c = arg;
 
 	c->av = v;
-	if (--c->pending == 0)
-		event_base_loopbreak(c->base);
+	cli_wait_done(&c->w);
 }
 
 /* verify - DKIM and ARC at once through the resolver; -1 with a message */
@@ -768,17 +740,13 @@ static int verify(struct cli_dns *d, struct arena *a, const struct raw_message *
 		o.timeout_ms = d->opts.timeout_ms * 2;
 		ao.timeout_ms = d->opts.timeout_ms * 2;
 	}
-	c.base = d->base;
-	c.pending = 2;
+	cli_wait_init(&c.w, d->base, 2);
 	if (dkim_verify_start(d->dns, d->base, a, m, &o, dkim_done, &c) == NULL ||
 	    arc_verify_start(d->dns, d->base, a, m, &ao, arc_done, &c) == NULL) {
 		fprintf(stderr, "smexop analyze: out of memory\n");
 		return -1;
 	}
-	while (c.pending > 0)
-		if (event_base_dispatch(d->base) < 0)
-			break;
-	if (c.pending > 0) {
+	if (cli_wait_run(&c.w) < 0) {
 		fprintf(stderr, "smexop analyze: event loop failure\n");
 		return -1;
 	}
@@ -1440,14 +1408,12 @@ int cli_analyze(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	memset(&an, 0, sizeof(an));
 	for (i = 1; i < argc; i++) {
-		r = cli_dns_option(&d, argc, argv, &i);
+		r = cli_common_option(&d, &json, usage, argc, argv, &i);
 		if (r < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(r);
 		if (r > 0)
 			continue;
-		if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else if (strcmp(argv[i], "--verify") == 0) {
+		if (strcmp(argv[i], "--verify") == 0) {
 			do_verify = true;
 		} else if (strcmp(argv[i], "--now") == 0) {
 			if (i + 1 >= argc)
@@ -1456,15 +1422,8 @@ int cli_analyze(int argc, char **argv)
 			if (str_to_u64(argv[i], strlen(argv[i]), 0, INT64_MAX, &t) < 0)
 				return cli_usage_error("analyze", "--now: not a time: %s", argv[i]);
 			now = (int64_t)t;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			return cli_usage_error("analyze", "unknown option %s", argv[i]);
-		} else if (file == NULL) {
-			file = argv[i];
-		} else {
-			return cli_usage_error("analyze", "only one FILE");
+		} else if (cli_file_arg("analyze", argv[i], &file) != 0) {
+			return CLI_EXIT_USAGE;
 		}
 	}
 	a = arena_new();
@@ -1472,14 +1431,8 @@ int cli_analyze(int argc, char **argv)
 		fprintf(stderr, "smexop analyze: out of memory\n");
 		goto out;
 	}
-	errno = 0;
-	buf_init(&b, BUF_CAP_FILE);
-	if (buf_read_file(&b, file == NULL ? "-" : file) < 0) {
-		fprintf(stderr, "smexop analyze: cannot read %s%s\n",
-		        file == NULL || strcmp(file, "-") == 0 ? "standard input" : file,
-		        errno == 0 ? " (too large)" : "");
+	if (cli_read_file("analyze", file, &b) < 0)
 		goto out;
-	}
 	data = b.data != NULL ? b.data : "";
 	len = b.len;
 	/* an mbox envelope line ("From addr date") is not a header field */

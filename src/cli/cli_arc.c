@@ -11,8 +11,6 @@
  * results do not say it.
  * Exit 0 whatever the verdict, 2 on usage or input errors.
  */
-#include <errno.h>
-#include <event2/event.h>
 #include <string.h>
 #include <time.h>
 
@@ -47,32 +45,16 @@ static const char usage_text[] =
     "\n"
     "A message is read from FILE, or standard input when FILE is '-' or missing.\n";
 
-static int read_message(const char *cmd, const char *path, struct buf *b, struct arena *a,
-                        struct raw_message *m)
+static void usage(FILE *out)
 {
-	struct sx_err err = { 0 };
-
-	errno = 0;
-	buf_init(b, BUF_CAP_FILE);
-	if (buf_read_file(b, path == NULL ? "-" : path) < 0) {
-		fprintf(stderr, "smexop arc %s: cannot read %s%s\n", cmd,
-		        path == NULL || strcmp(path, "-") == 0 ? "standard input" : path,
-		        errno == 0 ? " (too large)" : "");
-		return -1;
-	}
-	if (raw_message_parse(m, a, b->data, b->len, NULL, &err) < 0) {
-		fprintf(stderr, "smexop arc %s: %s\n", cmd, err.msg);
-		return -1;
-	}
-	return 0;
+	fputs(usage_text, out);
 }
 
 /* ---- validation through the resolver ---------------------------------- */
 
 struct verify_ctx {
-	struct event_base *base;
+	struct cli_wait w;
 	struct arc_verify *v;
-	bool done;
 };
 
 static void verify_done(struct arc_verify *v, void *arg)
@@ -80,8 +62,7 @@ static void verify_done(struct arc_verify *v, void *arg)
 	struct verify_ctx *c = arg;
 
 	c->v = v;
-	c->done = true;
-	event_base_loopbreak(c->base);
+	cli_wait_done(&c->w);
 }
 
 /* validate - the verdict for m, looking keys up through d; NULL on failure */
@@ -95,15 +76,12 @@ static const struct arc_verdict *validate(const char *cmd, struct cli_dns *d, st
 		return NULL;
 	if (d->opts.timeout_ms > 0)
 		o.timeout_ms = d->opts.timeout_ms * 2;
-	c.base = d->base;
+	cli_wait_init(&c.w, d->base, 1);
 	if (arc_verify_start(d->dns, d->base, a, m, &o, verify_done, &c) == NULL) {
 		fprintf(stderr, "smexop arc %s: out of memory\n", cmd);
 		return NULL;
 	}
-	while (!c.done)
-		if (event_base_dispatch(d->base) < 0)
-			break;
-	if (!c.done) {
+	if (cli_wait_run(&c.w) < 0) {
 		fprintf(stderr, "smexop arc %s: event loop failure\n", cmd);
 		return NULL;
 	}
@@ -197,26 +175,14 @@ static int cmd_verify(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	for (i = 1; i < argc; i++) {
-		r = cli_dns_option(&d, argc, argv, &i);
+		r = cli_common_option(&d, &json, usage, argc, argv, &i);
 		if (r < 0)
+			return cli_opt_exit(r);
+		if (r == 0 && cli_file_arg("arc", argv[i], &file) != 0)
 			return CLI_EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			return cli_usage_error("arc", "unknown option %s", argv[i]);
-		} else if (file == NULL) {
-			file = argv[i];
-		} else {
-			return cli_usage_error("arc", "only one FILE");
-		}
 	}
 	a = arena_new();
-	if (a == NULL || read_message("verify", file, &b, a, &m) < 0)
+	if (a == NULL || cli_read_message("arc verify", file, &b, a, &m) < 0)
 		goto out;
 	vd = validate("verify", &d, a, &m);
 	if (vd == NULL)
@@ -235,33 +201,6 @@ out:
 }
 
 /* ---- sign ------------------------------------------------------------- */
-
-/* split_list - "a:b:c" into a NULL-terminated array (arena) */
-static const char **split_list(struct arena *a, const char *s)
-{
-	size_t n = 1, i = 0;
-	const char *p;
-	const char **out;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p == ':')
-			n++;
-	out = arena_array(a, n + 1, sizeof(*out));
-	if (out == NULL)
-		return NULL;
-	for (p = s;;) {
-		const char *c = strchr(p, ':');
-		size_t len = c == NULL ? strlen(p) : (size_t)(c - p);
-
-		if (len > 0 && (out[i] = arena_strndup(a, p, len)) != NULL)
-			i++;
-		if (c == NULL)
-			break;
-		p = c + 1;
-	}
-	out[i] = NULL;
-	return out;
-}
 
 /* parse_ar - --ar TEXT: a whole AR value, or the results alone */
 static int parse_ar(struct arena *a, const char *id, const char *text, struct authres *ar)
@@ -320,15 +259,11 @@ static int cmd_sign(int argc, char **argv)
 		const char *opt = argv[i];
 		const char **slot = NULL;
 
-		r = cli_dns_option(&d, argc, argv, &i);
+		r = cli_common_option(&d, NULL, usage, argc, argv, &i);
 		if (r < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(r);
 		if (r > 0)
 			continue;
-		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		}
 		if (strcmp(opt, "--domain") == 0)
 			slot = &domain;
 		else if (strcmp(opt, "--selector") == 0)
@@ -353,12 +288,8 @@ static int cmd_sign(int argc, char **argv)
 				return cli_usage_error("arc", "--timestamp: not a time: %s",
 				                       argv[i]);
 			ts = (int64_t)t;
-		} else if (opt[0] == '-' && opt[1] != '\0') {
-			return cli_usage_error("arc", "unknown option %s", opt);
-		} else if (file == NULL) {
-			file = opt;
-		} else {
-			return cli_usage_error("arc", "only one FILE");
+		} else if (cli_file_arg("arc", opt, &file) != 0) {
+			return CLI_EXIT_USAGE;
 		}
 	}
 	if (domain == NULL || selector == NULL || key == NULL || id == NULL)
@@ -368,7 +299,7 @@ static int cmd_sign(int argc, char **argv)
 	if (cv_text != NULL && arc_result_parse(cv_text, strlen(cv_text), &o.cv) < 0)
 		return cli_usage_error("arc", "--cv: none, pass or fail");
 	a = arena_new();
-	if (a == NULL || read_message("sign", file, &b, a, &m) < 0)
+	if (a == NULL || cli_read_message("arc sign", file, &b, a, &m) < 0)
 		goto out;
 	if (dkim_signer_load(&signer, a, key, domain, selector, &err) < 0) {
 		fprintf(stderr, "smexop arc sign: %s\n", err.msg);
@@ -397,7 +328,7 @@ static int cmd_sign(int argc, char **argv)
 	o.authserv_id = id;
 	o.results = &ar;
 	o.timestamp = ts;
-	if (headers != NULL && (o.headers = split_list(a, headers)) == NULL) {
+	if (headers != NULL && (o.headers = cli_split_list(a, headers)) == NULL) {
 		fprintf(stderr, "smexop arc sign: out of memory\n");
 		goto out_dns;
 	}
@@ -428,7 +359,7 @@ int cli_arc(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
-		fputs(usage_text, stdout);
+		usage(stdout);
 		return CLI_EXIT_OK;
 	}
 	if (strcmp(argv[1], "verify") == 0)

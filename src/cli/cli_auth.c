@@ -9,8 +9,6 @@
  * result and the field.  Exit 0 whatever the verdict, 2 on usage or input
  * errors.
  */
-#include <errno.h>
-#include <event2/event.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,9 +52,8 @@ static void cli_auth_usage(FILE *out)
 }
 
 struct cli_auth_run {
-	struct event_base *base;
+	struct cli_wait w;
 	const struct authcheck_result *r;
-	bool done;
 };
 
 static void cli_auth_done(const struct authcheck_result *r, void *arg)
@@ -64,8 +61,7 @@ static void cli_auth_done(const struct authcheck_result *r, void *arg)
 	struct cli_auth_run *run = arg;
 
 	run->r = r;
-	run->done = true;
-	event_base_loopbreak(run->base);
+	cli_wait_done(&run->w);
 }
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -246,7 +242,6 @@ int cli_auth(int argc, char **argv)
 	struct cli_auth_run run = { 0 };
 	struct raw_message m;
 	struct buf msgbuf = { 0 };
-	struct sx_err err = { 0 };
 	struct arena *a = NULL;
 	const char *ip = NULL, *helo = NULL, *mail_from = NULL, *file = NULL, *id = NULL;
 	char host[256];
@@ -260,19 +255,11 @@ int cli_auth(int argc, char **argv)
 		const char *opt = argv[i];
 		uint64_t n;
 
-		rc = cli_dns_option(&d, argc, argv, &i);
+		rc = cli_common_option(&d, &json, cli_auth_usage, argc, argv, &i);
 		if (rc < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(rc);
 		if (rc > 0)
 			continue;
-		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-			cli_auth_usage(stdout);
-			return CLI_EXIT_OK;
-		}
-		if (strcmp(opt, "--json") == 0) {
-			json = true;
-			continue;
-		}
 		if (strcmp(opt, "--no-dmarc-reject") == 0) {
 			no_reject = true;
 			continue;
@@ -348,18 +335,8 @@ int cli_auth(int argc, char **argv)
 		fprintf(stderr, "smexop auth: out of memory\n");
 		return 1;
 	}
-	buf_init(&msgbuf, BUF_CAP_FILE);
-	errno = 0;
-	if (buf_read_file(&msgbuf, file == NULL ? "-" : file) < 0) {
-		fprintf(stderr, "smexop auth: cannot read %s%s\n",
-		        file == NULL || strcmp(file, "-") == 0 ? "standard input" : file,
-		        errno == 0 ? " (too large)" : "");
+	if (cli_read_message("auth", file, &msgbuf, a, &m) < 0)
 		goto out;
-	}
-	if (raw_message_parse(&m, a, msgbuf.data, msgbuf.len, NULL, &err) < 0) {
-		fprintf(stderr, "smexop auth: %s\n", err.msg);
-		goto out;
-	}
 	if (cli_dns_open(&d, "auth") < 0)
 		goto out;
 
@@ -379,16 +356,13 @@ int cli_auth(int argc, char **argv)
 	in.mail_from = mail_from;
 	in.msg = &m;
 	in.opts = &opts;
-	run.base = d.base;
+	cli_wait_init(&run.w, d.base, 1);
 	if (authcheck_start(d.dns, d.base, a, &in, cli_auth_done, &run) == NULL) {
 		fprintf(stderr, "smexop auth: out of memory\n");
 		ret = 1;
 		goto out;
 	}
-	while (!run.done)
-		if (event_base_dispatch(d.base) < 0)
-			break;
-	if (!run.done) {
+	if (cli_wait_run(&run.w) < 0) {
 		fprintf(stderr, "smexop auth: the check did not finish\n");
 		ret = 1;
 		goto out;

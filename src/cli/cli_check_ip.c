@@ -41,18 +41,16 @@ static void cli_check_ip_usage(FILE *out)
 }
 
 struct cli_check_ip_run {
-	bool done;
+	struct cli_wait w;
 	const struct dnsbl_outcome *o;
-	struct event_base *base;
 };
 
 static void cli_check_ip_done(const struct dnsbl_outcome *o, void *arg)
 {
 	struct cli_check_ip_run *r = arg;
 
-	r->done = true;
 	r->o = o;
-	event_base_loopbreak(r->base);
+	cli_wait_done(&r->w);
 }
 
 static void cli_check_ip_warn(void *arg, const struct sx_err *w)
@@ -192,18 +190,12 @@ int cli_check_ip(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		const char *opt = argv[i];
-		rc = cli_dns_option(&d, argc, argv, &i);
+		rc = cli_common_option(&d, &json, cli_check_ip_usage, argc, argv, &i);
 		if (rc < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(rc);
 		if (rc > 0)
 			continue;
-		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-			cli_check_ip_usage(stdout);
-			return CLI_EXIT_OK;
-		}
-		if (strcmp(opt, "--json") == 0) {
-			json = true;
-		} else if (strcmp(opt, "-c") == 0 || strcmp(opt, "--config") == 0) {
+		if (strcmp(opt, "-c") == 0 || strcmp(opt, "--config") == 0) {
 			if (i + 1 >= argc)
 				return cli_usage_error("check-ip", "%s needs a value", opt);
 			config = argv[++i];
@@ -251,15 +243,14 @@ int cli_check_ip(int argc, char **argv)
 		if (cli_dns_open(&d, "check-ip") < 0)
 			goto out;
 		a = arena_new();
-		run.base = d.base;
+		cli_wait_init(&run.w, d.base, 1);
 		if (a == NULL ||
 		    dnsbl_check_start(d.dns, d.base, a, rp, &ip, cli_check_ip_done, &run) == NULL) {
 			fprintf(stderr, "smexop check-ip: out of memory\n");
 			ret = 1;
 			goto out;
 		}
-		event_base_dispatch(d.base);
-		if (!run.done) {
+		if (cli_wait_run(&run.w) < 0) {
 			fprintf(stderr, "smexop check-ip: the reputation check did not finish\n");
 			ret = 1;
 			goto out;

@@ -1,7 +1,9 @@
 /*
- * cli_common - what every subcommand shares: DNS options, usage errors,
- * JSON string output
+ * cli_common - what every subcommand shares: DNS and common options,
+ * usage errors, reading a message, waiting for asynchronous checks, JSON
+ * string output
  */
+#include <errno.h>
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -9,9 +11,12 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/arena.h"
+#include "core/buf.h"
 #include "core/dns_zone.h"
 #include "core/net.h"
 #include "core/str.h"
+#include "mime/raw.h"
 
 #define ROOT_TRUST_ANCHOR "/usr/share/dns/root.key"
 
@@ -126,4 +131,106 @@ void cli_json_string(FILE *out, const char *s)
 		}
 	}
 	fputc('"', out);
+}
+
+int cli_common_option(struct cli_dns *d, bool *json, void (*usage)(FILE *out), int argc,
+                      char **argv, int *i)
+{
+	int r = cli_dns_option(d, argc, argv, i);
+
+	if (r != 0)
+		return r < 0 ? CLI_OPT_ERROR : 1;
+	if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0) {
+		usage(stdout);
+		return CLI_OPT_HELP;
+	}
+	if (json != NULL && strcmp(argv[*i], "--json") == 0) {
+		*json = true;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_file_arg(const char *cmd, const char *arg, const char **file)
+{
+	if (arg[0] == '-' && arg[1] != '\0')
+		return cli_usage_error(cmd, "unknown option %s", arg);
+	if (*file != NULL)
+		return cli_usage_error(cmd, "only one FILE");
+	*file = arg;
+	return 0;
+}
+
+int cli_read_file(const char *prog, const char *path, struct buf *b)
+{
+	buf_init(b, BUF_CAP_FILE);
+	errno = 0;
+	if (buf_read_file(b, path == NULL ? "-" : path) < 0) {
+		fprintf(stderr, "smexop %s: cannot read %s%s\n", prog,
+		        path == NULL || strcmp(path, "-") == 0 ? "standard input" : path,
+		        errno == 0 ? " (too large)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+int cli_read_message(const char *prog, const char *path, struct buf *b, struct arena *a,
+                     struct raw_message *m)
+{
+	struct sx_err err = { 0 };
+
+	if (cli_read_file(prog, path, b) < 0)
+		return -1;
+	if (raw_message_parse(m, a, b->data, b->len, NULL, &err) < 0) {
+		fprintf(stderr, "smexop %s: %s\n", prog, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+const char **cli_split_list(struct arena *a, const char *s)
+{
+	size_t n = 1, i = 0;
+	const char *p;
+	const char **out;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == ':')
+			n++;
+	out = arena_array(a, n + 1, sizeof(*out));
+	if (out == NULL)
+		return NULL;
+	for (p = s;;) {
+		const char *c = strchr(p, ':');
+		size_t len = c == NULL ? strlen(p) : (size_t)(c - p);
+
+		if (len > 0 && (out[i] = arena_strndup(a, p, len)) != NULL)
+			i++;
+		if (c == NULL)
+			break;
+		p = c + 1;
+	}
+	out[i] = NULL;
+	return out;
+}
+
+void cli_wait_init(struct cli_wait *w, struct event_base *base, int pending)
+{
+	w->base = base;
+	w->pending = pending;
+}
+
+void cli_wait_done(struct cli_wait *w)
+{
+	/* the resolver keeps its socket in the loop: stop it ourselves */
+	if (--w->pending == 0)
+		event_base_loopbreak(w->base);
+}
+
+int cli_wait_run(struct cli_wait *w)
+{
+	while (w->pending > 0)
+		if (event_base_dispatch(w->base) != 0)
+			break;
+	return w->pending > 0 ? -1 : 0;
 }

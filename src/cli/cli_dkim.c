@@ -10,7 +10,6 @@
  * Exit 0 whatever the verdict, 2 on usage or input errors.
  */
 #include <errno.h>
-#include <event2/event.h>
 #include <fcntl.h>
 #include <string.h>
 #include <time.h>
@@ -52,31 +51,16 @@ static const char usage_text[] =
     "\n"
     "A message is read from FILE, or standard input when FILE is '-' or missing.\n";
 
-static int read_message(const char *cmd, const char *path, struct buf *b, struct arena *a,
-                        struct raw_message *m)
+static void usage(FILE *out)
 {
-	struct sx_err err = { 0 };
-
-	buf_init(b, BUF_CAP_FILE);
-	if (buf_read_file(b, path == NULL ? "-" : path) < 0) {
-		fprintf(stderr, "smexop dkim %s: cannot read %s%s\n", cmd,
-		        path == NULL || strcmp(path, "-") == 0 ? "standard input" : path,
-		        errno == 0 ? " (too large)" : "");
-		return -1;
-	}
-	if (raw_message_parse(m, a, b->data, b->len, NULL, &err) < 0) {
-		fprintf(stderr, "smexop dkim %s: %s\n", cmd, err.msg);
-		return -1;
-	}
-	return 0;
+	fputs(usage_text, out);
 }
 
 /* ---- verify ----------------------------------------------------------- */
 
 struct verify_ctx {
-	struct event_base *base;
+	struct cli_wait w;
 	struct dkim_verify *v;
-	bool done;
 };
 
 static void verify_done(struct dkim_verify *v, void *arg)
@@ -84,8 +68,7 @@ static void verify_done(struct dkim_verify *v, void *arg)
 	struct verify_ctx *c = arg;
 
 	c->v = v;
-	c->done = true;
-	event_base_loopbreak(c->base);
+	cli_wait_done(&c->w);
 }
 
 static void print_json(const struct dkim_sig_result *r)
@@ -134,55 +117,39 @@ static int cmd_verify(int argc, char **argv)
 	bool json = false;
 	int64_t now = (int64_t)time(NULL);
 	uint64_t t;
-	size_t i, n;
-	int rc = CLI_EXIT_USAGE, r;
+	size_t k, n;
+	int i, rc = CLI_EXIT_USAGE, r;
 
 	memset(&d, 0, sizeof(d));
-	for (i = 1; i < (size_t)argc; i++) {
-		int ii = (int)i;
-
-		r = cli_dns_option(&d, argc, argv, &ii);
+	for (i = 1; i < argc; i++) {
+		r = cli_common_option(&d, &json, usage, argc, argv, &i);
 		if (r < 0)
-			return CLI_EXIT_USAGE;
-		if (r > 0) {
-			i = (size_t)ii;
+			return cli_opt_exit(r);
+		if (r > 0)
 			continue;
-		}
-		if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else if (strcmp(argv[i], "--now") == 0 && i + 1 < (size_t)argc) {
+		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
 			i++;
 			if (str_to_u64(argv[i], strlen(argv[i]), 0, INT64_MAX, &t) < 0)
 				return cli_usage_error("dkim", "--now: not a time: %s", argv[i]);
 			now = (int64_t)t;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			return cli_usage_error("dkim", "unknown option %s", argv[i]);
-		} else if (file == NULL) {
-			file = argv[i];
-		} else {
-			return cli_usage_error("dkim", "only one FILE");
+		} else if (cli_file_arg("dkim", argv[i], &file) != 0) {
+			return CLI_EXIT_USAGE;
 		}
 	}
 	a = arena_new();
-	if (a == NULL || read_message("verify", file, &b, a, &m) < 0)
+	if (a == NULL || cli_read_message("dkim verify", file, &b, a, &m) < 0)
 		goto out;
 	if (cli_dns_open(&d, "dkim") < 0)
-		goto out;
+		goto out_dns;
 	dkim_verify_options_init(&o, now);
 	if (d.opts.timeout_ms > 0)
 		o.timeout_ms = d.opts.timeout_ms * 2;
-	c.base = d.base;
+	cli_wait_init(&c.w, d.base, 1);
 	if (dkim_verify_start(d.dns, d.base, a, &m, &o, verify_done, &c) == NULL) {
 		fprintf(stderr, "smexop dkim verify: out of memory\n");
 		goto out_dns;
 	}
-	while (!c.done)
-		if (event_base_dispatch(d.base) < 0)
-			break;
-	if (!c.done) {
+	if (cli_wait_run(&c.w) < 0) {
 		fprintf(stderr, "smexop dkim verify: event loop failure\n");
 		goto out_dns;
 	}
@@ -193,12 +160,12 @@ static int cmd_verify(int argc, char **argv)
 		else
 			printf("none\n");
 	}
-	for (i = 0; i < n; i++) {
+	for (k = 0; k < n; k++) {
 		if (json)
-			print_json(&res[i]);
+			print_json(&res[k]);
 		else
-			printf("%s d=%s s=%s (%s)\n", dkim_result_name(res[i].result), res[i].d,
-			       res[i].s, res[i].why);
+			printf("%s d=%s s=%s (%s)\n", dkim_result_name(res[k].result), res[k].d,
+			       res[k].s, res[k].why);
 	}
 	rc = CLI_EXIT_OK;
 out_dns:
@@ -210,33 +177,6 @@ out:
 }
 
 /* ---- sign ------------------------------------------------------------- */
-
-/* split_list - "a:b:c" into a NULL-terminated array (arena) */
-static const char **split_list(struct arena *a, const char *s)
-{
-	size_t n = 1, i = 0;
-	const char *p;
-	const char **out;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p == ':')
-			n++;
-	out = arena_array(a, n + 1, sizeof(*out));
-	if (out == NULL)
-		return NULL;
-	for (p = s;;) {
-		const char *c = strchr(p, ':');
-		size_t len = c == NULL ? strlen(p) : (size_t)(c - p);
-
-		if (len > 0 && (out[i] = arena_strndup(a, p, len)) != NULL)
-			i++;
-		if (c == NULL)
-			break;
-		p = c + 1;
-	}
-	out[i] = NULL;
-	return out;
-}
 
 static int parse_canon(const char *s, struct dkim_sign_options *o)
 {
@@ -304,9 +244,9 @@ static int cmd_sign(int argc, char **argv)
 		} else if (strcmp(opt, "--identity") == 0) {
 			o.identity = argv[++i];
 		} else if (strcmp(opt, "--headers") == 0) {
-			o.headers = split_list(a, argv[++i]);
+			o.headers = cli_split_list(a, argv[++i]);
 		} else if (strcmp(opt, "--oversign") == 0) {
-			o.oversign = split_list(a, argv[++i]);
+			o.oversign = cli_split_list(a, argv[++i]);
 		} else if (strcmp(opt, "--canon") == 0) {
 			if (parse_canon(argv[++i], &o) < 0) {
 				cli_usage_error("dkim",
@@ -348,7 +288,7 @@ static int cmd_sign(int argc, char **argv)
 	}
 	if (key2 != NULL)
 		nsigners = 2;
-	if (read_message("sign", file, &b, a, &m) < 0)
+	if (cli_read_message("dkim sign", file, &b, a, &m) < 0)
 		goto out;
 	if (dkim_sign(a, &m, signers, nsigners, &o, &out, &err) < 0) {
 		fprintf(stderr, "smexop dkim sign: %s\n", err.msg);

@@ -54,18 +54,16 @@ static void cli_dmarc_usage(FILE *out)
 }
 
 struct cli_dmarc_run {
-	bool done;
+	struct cli_wait w;
 	const struct dmarc_outcome *o;
-	struct event_base *base;
 };
 
 static void cli_dmarc_done(const struct dmarc_outcome *o, void *arg)
 {
 	struct cli_dmarc_run *r = arg;
 
-	r->done = true;
 	r->o = o;
-	event_base_loopbreak(r->base);
+	cli_wait_done(&r->w);
 }
 
 static int cli_dmarc_dkim_result(const char *s, enum dkim_result *out)
@@ -202,19 +200,11 @@ int cli_dmarc(int argc, char **argv)
 		return cli_dmarc_summary(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		const char *opt = argv[i], *val;
-		rc = cli_dns_option(&d, argc, argv, &i);
+		rc = cli_common_option(&d, &json, cli_dmarc_usage, argc, argv, &i);
 		if (rc < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(rc);
 		if (rc > 0)
 			continue;
-		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-			cli_dmarc_usage(stdout);
-			return CLI_EXIT_OK;
-		}
-		if (strcmp(opt, "--json") == 0) {
-			json = true;
-			continue;
-		}
 		if (strcmp(opt, "--record") == 0) {
 			record = true;
 			continue;
@@ -336,14 +326,13 @@ int cli_dmarc(int argc, char **argv)
 		ret = CLI_EXIT_USAGE;
 		goto out;
 	}
-	run.base = d.base;
+	cli_wait_init(&run.w, d.base, 1);
 	if (dmarc_check_start(d.dns, d.base, a, &req, cli_dmarc_done, &run) == NULL) {
 		fprintf(stderr, "smexop dmarc: out of memory\n");
 		ret = 1;
 		goto out;
 	}
-	event_base_dispatch(d.base);
-	if (!run.done) {
+	if (cli_wait_run(&run.w) < 0) {
 		fprintf(stderr, "smexop dmarc: the evaluation did not finish\n");
 		ret = 1;
 		goto out;

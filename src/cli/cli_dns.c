@@ -33,8 +33,10 @@ static void cli_dns_usage(FILE *out)
 	             "  --help                this text\n");
 }
 
-/* cli_dns_txt_string - one character-string, quoted, escaped as in zone files */
-static void cli_dns_txt_string(FILE *out, const char *s, size_t len)
+/* cli_dns_quoted - len bytes in double quotes, '"' and '\\' after a
+ * backslash, other bytes outside printable ASCII written with esc (a
+ * printf format taking the byte) */
+static void cli_dns_quoted(FILE *out, const char *s, size_t len, const char *esc)
 {
 	size_t i;
 
@@ -44,11 +46,17 @@ static void cli_dns_txt_string(FILE *out, const char *s, size_t len)
 		if (c == '"' || c == '\\')
 			fprintf(out, "\\%c", c);
 		else if (c < 0x20 || c >= 0x7f)
-			fprintf(out, "\\%03u", c);
+			fprintf(out, esc, c);
 		else
 			fputc(c, out);
 	}
 	fputc('"', out);
+}
+
+/* cli_dns_txt_string - one character-string, quoted, escaped as in zone files */
+static void cli_dns_txt_string(FILE *out, const char *s, size_t len)
+{
+	cli_dns_quoted(out, s, len, "\\%03u");
 }
 
 /* cli_dns_rdata - the rdata of rr in presentation form */
@@ -97,19 +105,7 @@ static void cli_dns_rdata(FILE *out, const struct dns_rr *rr)
 /* cli_dns_json_bytes - a JSON string of len bytes (bytes >= 0x80 as U+0080..U+00FF) */
 static void cli_dns_json_bytes(FILE *out, const char *s, size_t len)
 {
-	size_t i;
-
-	fputc('"', out);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
+	cli_dns_quoted(out, s, len, "\\u%04x");
 }
 
 static void cli_dns_print_json(FILE *out, const struct dns_answer *ans)

@@ -40,19 +40,16 @@ static void cli_spf_usage(FILE *out)
 }
 
 struct cli_spf_run {
-	bool done;
+	struct cli_wait w;
 	const struct spf_outcome *o;
-	struct event_base *base;
 };
 
 static void cli_spf_done(const struct spf_outcome *o, void *arg)
 {
 	struct cli_spf_run *r = arg;
 
-	r->done = true;
 	r->o = o;
-	/* the resolver keeps its socket in the loop: stop it ourselves */
-	event_base_loopbreak(r->base);
+	cli_wait_done(&r->w);
 }
 
 static void cli_spf_json_field(FILE *out, const char *key, const char *val, bool comma)
@@ -119,19 +116,11 @@ int cli_spf(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		const char *opt = argv[i];
-		rc = cli_dns_option(&d, argc, argv, &i);
+		rc = cli_common_option(&d, &json, cli_spf_usage, argc, argv, &i);
 		if (rc < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(rc);
 		if (rc > 0)
 			continue;
-		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-			cli_spf_usage(stdout);
-			return CLI_EXIT_OK;
-		}
-		if (strcmp(opt, "--json") == 0) {
-			json = true;
-			continue;
-		}
 		if (strcmp(opt, "--ip") != 0 && strcmp(opt, "--mail-from") != 0 &&
 		    strcmp(opt, "--helo") != 0 && strcmp(opt, "--receiver") != 0 &&
 		    strcmp(opt, "--identity") != 0)
@@ -184,7 +173,7 @@ int cli_spf(int argc, char **argv)
 		cli_dns_close(&d);
 		return CLI_EXIT_USAGE;
 	}
-	run.base = d.base;
+	cli_wait_init(&run.w, d.base, 1);
 	a = arena_new();
 	if (a == NULL ||
 	    spf_check_start(d.dns, d.base, a, &req, &lim, cli_spf_done, &run) == NULL) {
@@ -193,8 +182,7 @@ int cli_spf(int argc, char **argv)
 		cli_dns_close(&d);
 		return 1;
 	}
-	event_base_dispatch(d.base);
-	if (!run.done) {
+	if (cli_wait_run(&run.w) < 0) {
 		fprintf(stderr, "smexop spf: the evaluation did not finish\n");
 		arena_free(a);
 		cli_dns_close(&d);

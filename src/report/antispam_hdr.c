@@ -220,8 +220,7 @@ const char *antispam_value_meaning(const char *key, const char *value)
 	return NULL;
 }
 
-/* collapse - an arena copy of s[0..n), trimmed, white space runs as one space */
-static char *collapse(struct arena *a, const char *s, size_t n)
+char *antispam_collapse(struct arena *a, const char *s, size_t n)
 {
 	char *out, *o;
 	size_t i;
@@ -290,10 +289,11 @@ int antispam_report_parse(struct antispam_report *r, struct arena *a, const char
 			}
 			it = &r->items[r->n];
 			colon = memchr(q, ':', (size_t)(semi - q));
-			it->key = collapse(a, q, (size_t)((colon != NULL ? colon : semi) - q));
-			it->value = colon != NULL
-			                ? collapse(a, colon + 1, (size_t)(semi - colon - 1))
-			                : collapse(a, "", 0);
+			it->key =
+			    antispam_collapse(a, q, (size_t)((colon != NULL ? colon : semi) - q));
+			it->value = colon != NULL ? antispam_collapse(a, colon + 1,
+			                                              (size_t)(semi - colon - 1))
+			                          : antispam_collapse(a, "", 0);
 			if (it->key == NULL || it->value == NULL)
 				return -1;
 			it->name = antispam_key_name(it->key);

@@ -62,4 +62,9 @@ const char *antispam_value_meaning(const char *key, const char *value);
  * (case-insensitive), or NULL */
 const char *antispam_report_find(const struct antispam_report *r, const char *key);
 
+/* antispam_collapse - an arena copy of s[0..n), trimmed, folding and white
+ * space runs as one space; NULL when memory runs out (cli_analyze uses it
+ * for every header value it shows) */
+char *antispam_collapse(struct arena *a, const char *s, size_t n);
+
 #endif
