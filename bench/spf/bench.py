@@ -33,11 +33,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 
-import dns.resolver  # noqa: E402
 import spf  # noqa: E402
 
 import gen  # noqa: E402
 from nsd_server import NsdServer, zone_text  # noqa: E402
+from smexoptest import pyspf_use_server  # noqa: E402
 
 NSD_IP = "127.0.0.153"  # the first free one from here on is used
 NSD_PORT = 53
@@ -58,36 +58,6 @@ def pick_ip():
     raise RuntimeError("no loopback address with port 53 free")
 
 
-def pyspf_use_server(ip, port):
-    """pyspf_use_server - pyspf's DNS through one cached dnspython Resolver."""
-    res = dns.resolver.Resolver(configure=False)
-    res.nameservers = [ip]
-    res.port = port
-    res.timeout = 2.0
-    res.lifetime = 2.0
-    res.cache = dns.resolver.Cache()
-
-    def lookup(name, qtype, tcpfallback=True, timeout=30):
-        out = []
-        try:
-            for rdata in res.resolve(name, qtype, search=False):
-                if qtype in ("A", "AAAA"):
-                    out.append(((name, qtype), rdata.address))
-                elif qtype == "MX":
-                    out.append(((name, qtype), (rdata.preference, rdata.exchange)))
-                elif qtype == "PTR":
-                    out.append(((name, qtype), rdata.target.to_text(True)))
-                elif qtype in ("TXT", "SPF"):
-                    out.append(((name, qtype), list(rdata.strings)))
-        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
-            pass
-        except (dns.exception.Timeout, dns.resolver.NoNameservers) as e:
-            raise spf.TempError("DNS " + str(e))
-        return out
-
-    spf.DNSLookup = lookup
-
-
 def children_cpu():
     """children_cpu - CPU seconds used by waited-for child processes so far."""
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -96,7 +66,7 @@ def children_cpu():
 
 def run_pyspf(queries, budget):
     """run_pyspf - (evaluations/s, per CPU-s, results); stops after budget seconds."""
-    pyspf_use_server(NSD_IP, NSD_PORT)
+    pyspf_use_server(NSD_PORT, ip=NSD_IP, cache=True)
     results = []
     t0, c0 = time.perf_counter(), time.process_time()
     for ip, s, h in queries:

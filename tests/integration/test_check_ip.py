@@ -19,16 +19,12 @@ Usage: test_check_ip.py SMEXOP     prints `N passed, N failed`
 import ipaddress
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
-SHARED = os.environ.get("SMEXOP_SHARED") or os.path.join(SOURCE_ROOT, "..", "shared")
-TESTDNS = os.path.join(SHARED, "tools", "testdns.py")
+from smexoptest import Results, start_testdns, stop_testdns
 
 
 def rev(ip, zone):
@@ -71,45 +67,12 @@ reputation:
 """
 
 
-def free_port():
-    """free_port - a port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-    raise RuntimeError("no free port")
-
-
-def start_server(zone_path):
-    """start_server - testdns.py on a free port; (process, port)."""
-    for _ in range(5):
-        port = free_port()
-        proc = subprocess.Popen(["/usr/bin/python3", TESTDNS, zone_path, str(port)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = proc.stdout.readline()
-        if line.strip() == "ready":
-            return proc, port
-        proc.kill()
-        proc.wait()
-    raise RuntimeError("testdns.py did not start: %s" % proc.stderr.read())
-
-
-class Runner:
+class Runner(Results):
     def __init__(self, smexop, port, config):
+        super().__init__(verbose=False)
         self.smexop = smexop
         self.port = port
         self.config = config
-        self.passed = 0
-        self.failed = 0
 
     def run(self, ip, *extra):
         cmd = [self.smexop, "check-ip", ip, "--config", self.config,
@@ -117,13 +80,6 @@ class Runner:
         start = time.monotonic()
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
         return p, time.monotonic() - start
-
-    def check(self, label, ok, detail=""):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (label, detail))
 
     def expect(self, ip, verdict, stage, reply, zones=None, weight=None, max_seconds=None):
         """expect - the --json verdict, stage, reply and per-zone statuses."""
@@ -218,19 +174,13 @@ def main():
         config = os.path.join(tmp, "smexop.yaml")
         with open(config, "w") as f:
             f.write(CONFIG % {"block": block})
-        server, port = start_server(zone_path)
+        server, port = start_testdns(zone_path)
         try:
             r = Runner(smexop, port, config)
             cases(r)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+            stop_testdns(server)
+    return r.summary()
 
 
 if __name__ == "__main__":

@@ -29,35 +29,13 @@ import email
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+from smexoptest import Results, free_port, start_serve, stop, wait_for, wait_listening
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-
-
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def demo_config(tmp, port):
@@ -126,16 +104,6 @@ def maildir(tmp, user):
     return out
 
 
-def wait_for(pred, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    return pred()
-
-
 def with_subject(tmp, user, subject):
     return [m for m in maildir(tmp, user) if m["Subject"] == subject]
 
@@ -180,20 +148,14 @@ def main():
         port = free_port()
         cfg = demo_config(tmp, port)
         log = open(os.path.join(tmp, "serve.log"), "wb")
-        proc = subprocess.Popen([smexop, "serve", "-c", cfg], cwd=ROOT, stdout=log, stderr=log)
+        proc = start_serve(smexop, cfg, log, cwd=ROOT)
         try:
             if wait_listening(proc, port):
                 run_cases(res, smexop, cfg, tmp, port, rows)
             else:
                 res.check("smexop serve -c etc/demo.yaml listens", False)
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop(proc, timeout=30)
             log.close()
         res.check("serve: graceful stop, exit 0", proc.returncode == 0,
                   "exit %s" % proc.returncode)
@@ -203,21 +165,7 @@ def main():
         if res.failed:
             with open(os.path.join(tmp, "serve.log"), "rb") as f:
                 sys.stdout.write(f.read().decode("utf-8", "replace")[-6000:])
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
-
-
-def wait_listening(proc, port):
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    return res.summary()
 
 
 def run_cases(res, smexop, cfg, tmp, port, rows):

@@ -22,22 +22,11 @@ import subprocess
 import sys
 import tempfile
 
+from smexoptest import Results
+
 MESSAGE = (b"From: Alice <alice@example.com>\r\nTo: bob@example.net\r\n"
            b"Subject: rotation\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
            b"Message-ID: <r1@example.com>\r\n\r\nHello.\r\n")
-
-
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
 
 
 def run(smexop, *args, stdin=None):
@@ -214,8 +203,7 @@ def main():
         res.check("a domain listed twice is reported at line:col", rc == 2
                   and "bad.yaml:4:15: dkim.signing[1].domain: 'a.example' is already listed"
                   in err, err)
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
+    return res.summary()
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ import sys
 import tempfile
 import time
 
+from smexoptest import Results, free_port, start_serve, stop, wait_for, wait_listening
+
 ZONE = """$TTL 300
 $ORIGIN good.example.
 @       IN TXT "v=spf1 ip4:127.0.0.0/8 -all"
@@ -98,27 +100,6 @@ reputation:
 """
 
 
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def message(sender, subject, extra=""):
     return ("From: <%s>\r\nTo: <bob@example.org>\r\nSubject: %s\r\n"
             "Date: Sun, 29 Nov 2026 01:00:00 +0000\r\n"
@@ -134,29 +115,16 @@ class Server:
         with open(self.cfg, "w") as f:
             f.write(CONFIG.format(tmp=tmp, port=self.port, interval=interval))
         self.log = open(os.path.join(tmp, "serve.log"), "ab")
-        self.proc = subprocess.Popen([smexop, "serve", "-c", self.cfg],
-                                     stdout=self.log, stderr=self.log)
-        deadline = time.time() + 15
-        while time.time() < deadline:
+        self.proc = start_serve(smexop, self.cfg, self.log)
+        if not wait_listening(self.proc, self.port):
             if self.proc.poll() is not None:
                 raise RuntimeError("smexop serve exited with %d" % self.proc.returncode)
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("smexop serve did not listen")
+            raise RuntimeError("smexop serve did not listen")
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        rc = stop(self.proc, sig)
         self.log.close()
-        return self.proc.returncode
+        return rc
 
 
 def send(port, sender, rcpts, data, source="127.0.0.1"):
@@ -192,16 +160,6 @@ def maildir_messages(tmp):
     return out
 
 
-def wait_for(pred, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    return pred()
-
-
 def find(tmp, subject):
     return wait_for(lambda: [m for m in maildir_messages(tmp) if m["Subject"] == subject])
 
@@ -233,8 +191,7 @@ def main():
         if res.failed:
             with open(os.path.join(tmp, "serve.log"), "rb") as f:
                 sys.stdout.write(f.read().decode("utf-8", "replace")[-6000:])
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
+    return res.summary()
 
 
 def run_cases(res, srv, tmp):

@@ -29,20 +29,9 @@ import tempfile
 import time
 import warnings
 
+from smexoptest import Results
+
 warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
 
 
 def tls_context():
@@ -388,8 +377,7 @@ def main():
     finally:
         srv.stop()
     shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 1 if r.failed else 0
+    return r.summary()
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import dns.resolver  # noqa: E402
 import spf  # noqa: E402
 
 from nsd_server import NsdServer, zone_text  # noqa: E402
+from smexoptest import pyspf_use_server  # noqa: E402
 
 
 def long_txt(*strings):
@@ -228,35 +228,6 @@ CASES = [
     ("long multi-string TXT miss", "198.51.100.34", "u@long.example.com", "mta.example.net",
      "fail", None),
 ]
-
-
-def pyspf_use_server(port):
-    """pyspf_use_server - make pyspf send every query to NSD on port."""
-    res = dns.resolver.Resolver(configure=False)
-    res.nameservers = ["127.0.0.1"]
-    res.port = port
-    res.timeout = 2.0
-    res.lifetime = 2.0
-
-    def lookup(name, qtype, tcpfallback=True, timeout=30):
-        out = []
-        try:
-            for rdata in res.resolve(name, qtype, raise_on_no_answer=True, search=False):
-                if qtype in ("A", "AAAA"):
-                    out.append(((name, qtype), rdata.address))
-                elif qtype == "MX":
-                    out.append(((name, qtype), (rdata.preference, rdata.exchange)))
-                elif qtype == "PTR":
-                    out.append(((name, qtype), rdata.target.to_text(True)))
-                elif qtype in ("TXT", "SPF"):
-                    out.append(((name, qtype), list(rdata.strings)))
-        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
-            pass
-        except (dns.exception.Timeout, dns.resolver.NoNameservers) as e:
-            raise spf.TempError("DNS " + str(e))
-        return out
-
-    spf.DNSLookup = lookup
 
 
 def run_pyspf(ip, mail_from, helo):
