@@ -51,6 +51,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 /* cli_json_string - print s as a JSON string literal */
 void cli_json_string(FILE *out, const char *s);
+/* cli_json_field - print "key":val (after a comma when asked), null when val is NULL */
+void cli_json_field(FILE *out, const char *key, const char *val, bool comma);
 
 /*
  * cli_common_option - consume an option every evaluation command shares:
@@ -91,10 +93,11 @@ const char **cli_split_list(struct arena *a, const char *s);
 struct cli_wait {
 	struct event_base *base;
 	int pending;
+	void *result; /* what the last cli_wait_done was given */
 };
 void cli_wait_init(struct cli_wait *w, struct event_base *base, int pending);
-/* cli_wait_done - one check finished: the loop stops when none is left */
-void cli_wait_done(struct cli_wait *w);
+/* cli_wait_done - one check finished with result: the loop stops when none is left */
+void cli_wait_done(struct cli_wait *w, void *result);
 /* cli_wait_run - 0 when every check finished, -1 when the loop failed or emptied first */
 int cli_wait_run(struct cli_wait *w);
 

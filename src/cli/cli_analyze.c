@@ -714,7 +714,7 @@ static void dkim_done(struct dkim_verify *v, void *arg)
 	struct vctx *c = arg;
 
 	c->dv = v;
-	cli_wait_done(&c->w);
+	cli_wait_done(&c->w, v);
 }
 
 static void arc_done(struct arc_verify *v, void *arg)
@@ -722,7 +722,7 @@ static void arc_done(struct arc_verify *v, void *arg)
 	struct vctx *c = arg;
 
 	c->av = v;
-	cli_wait_done(&c->w);
+	cli_wait_done(&c->w, v);
 }
 
 /* verify - DKIM and ARC at once through the resolver; -1 with a message */

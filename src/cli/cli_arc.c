@@ -52,17 +52,9 @@ static void usage(FILE *out)
 
 /* ---- validation through the resolver ---------------------------------- */
 
-struct verify_ctx {
-	struct cli_wait w;
-	struct arc_verify *v;
-};
-
 static void verify_done(struct arc_verify *v, void *arg)
 {
-	struct verify_ctx *c = arg;
-
-	c->v = v;
-	cli_wait_done(&c->w);
+	cli_wait_done(arg, v);
 }
 
 /* validate - the verdict for m, looking keys up through d; NULL on failure */
@@ -70,22 +62,22 @@ static const struct arc_verdict *validate(const char *cmd, struct cli_dns *d, st
                                           const struct raw_message *m)
 {
 	struct arc_verify_options o = { 0 };
-	struct verify_ctx c = { 0 };
+	struct cli_wait w;
 
 	if (cli_dns_open(d, "arc") < 0)
 		return NULL;
 	if (d->opts.timeout_ms > 0)
 		o.timeout_ms = d->opts.timeout_ms * 2;
-	cli_wait_init(&c.w, d->base, 1);
-	if (arc_verify_start(d->dns, d->base, a, m, &o, verify_done, &c) == NULL) {
+	cli_wait_init(&w, d->base, 1);
+	if (arc_verify_start(d->dns, d->base, a, m, &o, verify_done, &w) == NULL) {
 		fprintf(stderr, "smexop arc %s: out of memory\n", cmd);
 		return NULL;
 	}
-	if (cli_wait_run(&c.w) < 0) {
+	if (cli_wait_run(&w) < 0) {
 		fprintf(stderr, "smexop arc %s: event loop failure\n", cmd);
 		return NULL;
 	}
-	return arc_verify_verdict(c.v);
+	return arc_verify_verdict(w.result);
 }
 
 /* ---- verify ----------------------------------------------------------- */
@@ -101,8 +93,7 @@ static void print_json(const struct arc_verdict *vd)
 
 	printf("{\"result\":");
 	cli_json_string(stdout, arc_result_name(vd->result));
-	printf(",\"reason\":");
-	cli_json_string(stdout, vd->reason);
+	cli_json_field(stdout, "reason", vd->reason, true);
 	printf(",\"instances\":%u,\"oldest_pass\":%u,\"temporary\":%s", vd->instances,
 	       vd->oldest_pass, vd->temporary ? "true" : "false");
 	if (vd->failed_instance > 0)
@@ -113,26 +104,16 @@ static void print_json(const struct arc_verdict *vd)
 
 		printf("%s{\"i\":%u,\"cv\":", i > 0 ? "," : "", s->instance);
 		cli_json_string(stdout, arc_result_name(s->cv));
-		printf(",\"ams\":");
-		cli_json_string(stdout, check_name(s->ams));
-		printf(",\"ams_d\":");
-		cli_json_string(stdout, s->ams_d);
-		printf(",\"ams_s\":");
-		cli_json_string(stdout, s->ams_s);
-		if (s->ams_why != NULL) {
-			printf(",\"ams_reason\":");
-			cli_json_string(stdout, s->ams_why);
-		}
-		printf(",\"as\":");
-		cli_json_string(stdout, check_name(s->as));
-		printf(",\"as_d\":");
-		cli_json_string(stdout, s->as_d);
-		printf(",\"as_s\":");
-		cli_json_string(stdout, s->as_s);
-		if (s->as_why != NULL) {
-			printf(",\"as_reason\":");
-			cli_json_string(stdout, s->as_why);
-		}
+		cli_json_field(stdout, "ams", check_name(s->ams), true);
+		cli_json_field(stdout, "ams_d", s->ams_d, true);
+		cli_json_field(stdout, "ams_s", s->ams_s, true);
+		if (s->ams_why != NULL)
+			cli_json_field(stdout, "ams_reason", s->ams_why, true);
+		cli_json_field(stdout, "as", check_name(s->as), true);
+		cli_json_field(stdout, "as_d", s->as_d, true);
+		cli_json_field(stdout, "as_s", s->as_s, true);
+		if (s->as_why != NULL)
+			cli_json_field(stdout, "as_reason", s->as_why, true);
 		printf("}");
 	}
 	printf("]}\n");

@@ -51,17 +51,9 @@ static void cli_auth_usage(FILE *out)
 	    out);
 }
 
-struct cli_auth_run {
-	struct cli_wait w;
-	const struct authcheck_result *r;
-};
-
 static void cli_auth_done(const struct authcheck_result *r, void *arg)
 {
-	struct cli_auth_run *run = arg;
-
-	run->r = r;
-	cli_wait_done(&run->w);
+	cli_wait_done(arg, (void *)r);
 }
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -239,7 +231,7 @@ int cli_auth(int argc, char **argv)
 	struct cli_auth_lists lists;
 	struct authcheck_options opts;
 	struct authcheck_input in;
-	struct cli_auth_run run = { 0 };
+	struct cli_wait run = { 0 };
 	struct raw_message m;
 	struct buf msgbuf = { 0 };
 	struct arena *a = NULL;
@@ -356,19 +348,19 @@ int cli_auth(int argc, char **argv)
 	in.mail_from = mail_from;
 	in.msg = &m;
 	in.opts = &opts;
-	cli_wait_init(&run.w, d.base, 1);
+	cli_wait_init(&run, d.base, 1);
 	if (authcheck_start(d.dns, d.base, a, &in, cli_auth_done, &run) == NULL) {
 		fprintf(stderr, "smexop auth: out of memory\n");
 		ret = 1;
 		goto out;
 	}
-	if (cli_wait_run(&run.w) < 0) {
+	if (cli_wait_run(&run) < 0) {
 		fprintf(stderr, "smexop auth: the check did not finish\n");
 		ret = 1;
 		goto out;
 	}
 	{
-		char *header = authcheck_header(a, run.r, id, true);
+		char *header = authcheck_header(a, run.result, id, true);
 
 		if (header == NULL) {
 			fprintf(stderr, "smexop auth: out of memory\n");
@@ -381,7 +373,7 @@ int cli_auth(int argc, char **argv)
 			/* the field without its final line break */
 			if (len > 0 && header[len - 1] == '\n')
 				header[len - 1] = '\0';
-			cli_auth_json(stdout, run.r, header);
+			cli_auth_json(stdout, run.result, header);
 		} else {
 			fputs(header, stdout);
 		}

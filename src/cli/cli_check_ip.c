@@ -40,17 +40,9 @@ static void cli_check_ip_usage(FILE *out)
 	             "  --help                this text\n");
 }
 
-struct cli_check_ip_run {
-	struct cli_wait w;
-	const struct dnsbl_outcome *o;
-};
-
 static void cli_check_ip_done(const struct dnsbl_outcome *o, void *arg)
 {
-	struct cli_check_ip_run *r = arg;
-
-	r->o = o;
-	cli_wait_done(&r->w);
+	cli_wait_done(arg, (void *)o);
 }
 
 static void cli_check_ip_warn(void *arg, const struct sx_err *w)
@@ -59,15 +51,6 @@ static void cli_check_ip_warn(void *arg, const struct sx_err *w)
 
 	(void)arg;
 	fprintf(stderr, "warning: %s\n", sx_err_format(w, line, sizeof(line)));
-}
-
-static void cli_check_ip_jstr(const char *key, const char *val, bool comma)
-{
-	printf("%s\"%s\":", comma ? "," : "", key);
-	if (val == NULL)
-		fputs("null", stdout);
-	else
-		cli_json_string(stdout, val);
 }
 
 static void cli_check_ip_jentry(const char *key, const struct iplist_entry *e)
@@ -80,8 +63,8 @@ static void cli_check_ip_jentry(const char *key, const struct iplist_entry *e)
 		return;
 	}
 	fputc('{', stdout);
-	cli_check_ip_jstr("entry", iplist_entry_format(e, buf, sizeof(buf)), false);
-	cli_check_ip_jstr("label", e->label, true);
+	cli_json_field(stdout, "entry", iplist_entry_format(e, buf, sizeof(buf)), false);
+	cli_json_field(stdout, "label", e->label, true);
 	fputc('}', stdout);
 }
 
@@ -92,16 +75,16 @@ static void cli_check_ip_json(const char *ip, const char *verdict, const char *s
 	size_t i;
 
 	fputc('{', stdout);
-	cli_check_ip_jstr("ip", ip, false);
-	cli_check_ip_jstr("verdict", verdict, true);
-	cli_check_ip_jstr("stage", stage, true);
-	cli_check_ip_jstr("reply", reply, true);
+	cli_json_field(stdout, "ip", ip, false);
+	cli_json_field(stdout, "verdict", verdict, true);
+	cli_json_field(stdout, "stage", stage, true);
+	cli_json_field(stdout, "reply", reply, true);
 	printf(",\"scl\":%d", c->scl);
-	cli_check_ip_jstr(
-	    "ipv", c->ipv ? c->ipv : (o != NULL && o->nlisted == 0 && !o->local ? "NLI" : NULL),
-	    true);
-	cli_check_ip_jstr("connection_filter", conn_verdict_name(c->verdict), true);
-	cli_check_ip_jstr("connection_reason", conn_reason_name(c->reason), true);
+	cli_json_field(stdout, "ipv",
+	               c->ipv ? c->ipv : (o != NULL && o->nlisted == 0 && !o->local ? "NLI" : NULL),
+	               true);
+	cli_json_field(stdout, "connection_filter", conn_verdict_name(c->verdict), true);
+	cli_json_field(stdout, "connection_reason", conn_reason_name(c->reason), true);
 	cli_check_ip_jentry("connection_entry", c->entry);
 	fputs(",\"reputation\":", stdout);
 	if (o == NULL) {
@@ -115,13 +98,13 @@ static void cli_check_ip_json(const char *ip, const char *verdict, const char *s
 	for (i = 0; i < o->nzones; i++) {
 		const struct dnsbl_zone_result *z = &o->zones[i];
 		fputs(i ? ",{" : "{", stdout);
-		cli_check_ip_jstr("zone", z->zone, false);
-		cli_check_ip_jstr("qname", z->qname, true);
-		cli_check_ip_jstr("status", dnsbl_status_name(z->status), true);
-		cli_check_ip_jstr("codes", z->codes, true);
-		cli_check_ip_jstr("meaning", z->meaning, true);
+		cli_json_field(stdout, "zone", z->zone, false);
+		cli_json_field(stdout, "qname", z->qname, true);
+		cli_json_field(stdout, "status", dnsbl_status_name(z->status), true);
+		cli_json_field(stdout, "codes", z->codes, true);
+		cli_json_field(stdout, "meaning", z->meaning, true);
 		printf(",\"weight\":%u", z->weight);
-		cli_check_ip_jstr("problem", z->problem, true);
+		cli_json_field(stdout, "problem", z->problem, true);
 		fputc('}', stdout);
 	}
 	fputs("]}}\n", stdout);
@@ -178,7 +161,8 @@ int cli_check_ip(int argc, char **argv)
 	struct conn_filter *cf = NULL;
 	struct dnsbl_policy *rp = NULL;
 	struct conn_result cr;
-	struct cli_check_ip_run run = { 0 };
+	struct cli_wait run = { 0 };
+	const struct dnsbl_outcome *o = NULL;
 	struct sx_err err = { 0 };
 	const char *ip_arg = NULL, *config = NULL, *verdict, *stage = NULL, *reply = NULL;
 	struct net_addr ip;
@@ -243,18 +227,19 @@ int cli_check_ip(int argc, char **argv)
 		if (cli_dns_open(&d, "check-ip") < 0)
 			goto out;
 		a = arena_new();
-		cli_wait_init(&run.w, d.base, 1);
+		cli_wait_init(&run, d.base, 1);
 		if (a == NULL ||
 		    dnsbl_check_start(d.dns, d.base, a, rp, &ip, cli_check_ip_done, &run) == NULL) {
 			fprintf(stderr, "smexop check-ip: out of memory\n");
 			ret = 1;
 			goto out;
 		}
-		if (cli_wait_run(&run.w) < 0) {
+		if (cli_wait_run(&run) < 0) {
 			fprintf(stderr, "smexop check-ip: the reputation check did not finish\n");
 			ret = 1;
 			goto out;
 		}
+		o = run.result;
 	}
 	if (cr.verdict == CONN_ALLOW) {
 		verdict = "allow";
@@ -263,17 +248,17 @@ int cli_check_ip(int argc, char **argv)
 		verdict = "block";
 		stage = "connection_filter";
 		reply = cr.reply;
-	} else if (run.o != NULL && run.o->blocked) {
+	} else if (o != NULL && o->blocked) {
 		verdict = "block";
 		stage = "reputation";
-		reply = run.o->reply;
+		reply = o->reply;
 	} else {
 		verdict = "continue";
 	}
 	if (json)
-		cli_check_ip_json(ipbuf, verdict, stage, reply, &cr, run.o);
+		cli_check_ip_json(ipbuf, verdict, stage, reply, &cr, o);
 	else
-		cli_check_ip_text(ipbuf, verdict, reply, &cr, run.o);
+		cli_check_ip_text(ipbuf, verdict, reply, &cr, o);
 	ret = CLI_EXIT_OK;
 out:
 	arena_free(a);

@@ -218,10 +218,12 @@ void cli_wait_init(struct cli_wait *w, struct event_base *base, int pending)
 {
 	w->base = base;
 	w->pending = pending;
+	w->result = NULL;
 }
 
-void cli_wait_done(struct cli_wait *w)
+void cli_wait_done(struct cli_wait *w, void *result)
 {
+	w->result = result;
 	/* the resolver keeps its socket in the loop: stop it ourselves */
 	if (--w->pending == 0)
 		event_base_loopbreak(w->base);
@@ -233,4 +235,13 @@ int cli_wait_run(struct cli_wait *w)
 		if (event_base_dispatch(w->base) != 0)
 			break;
 	return w->pending > 0 ? -1 : 0;
+}
+
+void cli_json_field(FILE *out, const char *key, const char *val, bool comma)
+{
+	fprintf(out, "%s\"%s\":", comma ? "," : "", key);
+	if (val == NULL)
+		fputs("null", out);
+	else
+		cli_json_string(out, val);
 }

@@ -58,41 +58,24 @@ static void usage(FILE *out)
 
 /* ---- verify ----------------------------------------------------------- */
 
-struct verify_ctx {
-	struct cli_wait w;
-	struct dkim_verify *v;
-};
-
 static void verify_done(struct dkim_verify *v, void *arg)
 {
-	struct verify_ctx *c = arg;
-
-	c->v = v;
-	cli_wait_done(&c->w);
+	cli_wait_done(arg, v);
 }
 
 static void print_json(const struct dkim_sig_result *r)
 {
 	printf("{\"result\":");
 	cli_json_string(stdout, dkim_result_name(r->result));
-	printf(",\"d\":");
-	cli_json_string(stdout, r->d);
-	printf(",\"s\":");
-	cli_json_string(stdout, r->s);
-	printf(",\"reason\":");
-	cli_json_string(stdout, r->why);
-	if (r->a != NULL) {
-		printf(",\"a\":");
-		cli_json_string(stdout, r->a);
-	}
-	if (r->i != NULL) {
-		printf(",\"i\":");
-		cli_json_string(stdout, r->i);
-	}
-	if (r->b != NULL) {
-		printf(",\"b\":");
-		cli_json_string(stdout, r->b);
-	}
+	cli_json_field(stdout, "d", r->d, true);
+	cli_json_field(stdout, "s", r->s, true);
+	cli_json_field(stdout, "reason", r->why, true);
+	if (r->a != NULL)
+		cli_json_field(stdout, "a", r->a, true);
+	if (r->i != NULL)
+		cli_json_field(stdout, "i", r->i, true);
+	if (r->b != NULL)
+		cli_json_field(stdout, "b", r->b, true);
 	if (r->key_bits > 0)
 		printf(",\"key_bits\":%u", r->key_bits);
 	if (r->testing)
@@ -111,7 +94,7 @@ static int cmd_verify(int argc, char **argv)
 	struct arena *a = NULL;
 	struct buf b = { 0 };
 	struct raw_message m;
-	struct verify_ctx c = { 0 };
+	struct cli_wait w;
 	const struct dkim_sig_result *res;
 	const char *file = NULL;
 	bool json = false;
@@ -144,16 +127,16 @@ static int cmd_verify(int argc, char **argv)
 	dkim_verify_options_init(&o, now);
 	if (d.opts.timeout_ms > 0)
 		o.timeout_ms = d.opts.timeout_ms * 2;
-	cli_wait_init(&c.w, d.base, 1);
-	if (dkim_verify_start(d.dns, d.base, a, &m, &o, verify_done, &c) == NULL) {
+	cli_wait_init(&w, d.base, 1);
+	if (dkim_verify_start(d.dns, d.base, a, &m, &o, verify_done, &w) == NULL) {
 		fprintf(stderr, "smexop dkim verify: out of memory\n");
 		goto out_dns;
 	}
-	if (cli_wait_run(&c.w) < 0) {
+	if (cli_wait_run(&w) < 0) {
 		fprintf(stderr, "smexop dkim verify: event loop failure\n");
 		goto out_dns;
 	}
-	n = dkim_verify_results(c.v, &res);
+	n = dkim_verify_results(w.result, &res);
 	if (n == 0) {
 		if (json)
 			printf("{\"result\":\"none\"}\n");

@@ -53,17 +53,9 @@ static void cli_dmarc_usage(FILE *out)
 	    ORGDOMAIN_DEFAULT_FILE);
 }
 
-struct cli_dmarc_run {
-	struct cli_wait w;
-	const struct dmarc_outcome *o;
-};
-
 static void cli_dmarc_done(const struct dmarc_outcome *o, void *arg)
 {
-	struct cli_dmarc_run *r = arg;
-
-	r->o = o;
-	cli_wait_done(&r->w);
+	cli_wait_done(arg, (void *)o);
 }
 
 static int cli_dmarc_dkim_result(const char *s, enum dkim_result *out)
@@ -81,39 +73,30 @@ static int cli_dmarc_dkim_result(const char *s, enum dkim_result *out)
 	return -1;
 }
 
-static void cli_dmarc_json_str(FILE *out, const char *key, const char *val)
-{
-	fprintf(out, ",\"%s\":", key);
-	if (val == NULL)
-		fputs("null", out);
-	else
-		cli_json_string(out, val);
-}
-
 static void cli_dmarc_json_one(FILE *out, const struct dmarc_outcome *o)
 {
 	fputs("{\"result\":", out);
 	cli_json_string(out, dmarc_result_name(o->result));
-	cli_dmarc_json_str(out, "disposition", dmarc_policy_name(o->disposition));
-	cli_dmarc_json_str(out, "from_domain", o->from_domain);
-	cli_dmarc_json_str(out, "org_domain", o->org_domain);
-	cli_dmarc_json_str(out, "record_domain", o->record_domain);
-	cli_dmarc_json_str(out, "record", o->record);
+	cli_json_field(out, "disposition", dmarc_policy_name(o->disposition), true);
+	cli_json_field(out, "from_domain", o->from_domain, true);
+	cli_json_field(out, "org_domain", o->org_domain, true);
+	cli_json_field(out, "record_domain", o->record_domain, true);
+	cli_json_field(out, "record", o->record, true);
 	if (o->record != NULL && o->rec.usable) {
-		cli_dmarc_json_str(out, "policy", dmarc_policy_name(o->policy));
-		cli_dmarc_json_str(out, "policy_tag", o->policy_tag);
+		cli_json_field(out, "policy", dmarc_policy_name(o->policy), true);
+		cli_json_field(out, "policy_tag", o->policy_tag, true);
 		fprintf(out, ",\"pct\":%u,\"testing\":%s", o->rec.pct, o->rec.t ? "true" : "false");
-		cli_dmarc_json_str(out, "adkim", o->rec.adkim == DMARC_ALIGN_STRICT ? "s" : "r");
-		cli_dmarc_json_str(out, "aspf", o->rec.aspf == DMARC_ALIGN_STRICT ? "s" : "r");
+		cli_json_field(out, "adkim", o->rec.adkim == DMARC_ALIGN_STRICT ? "s" : "r", true);
+		cli_json_field(out, "aspf", o->rec.aspf == DMARC_ALIGN_STRICT ? "s" : "r", true);
 	} else {
-		cli_dmarc_json_str(out, "policy", NULL);
+		cli_json_field(out, "policy", NULL, true);
 	}
 	fprintf(out, ",\"spf_aligned\":%s,\"dkim_aligned\":%s", o->spf_aligned ? "true" : "false",
 	        o->dkim_aligned ? "true" : "false");
-	cli_dmarc_json_str(out, "dkim_domain", o->dkim_domain);
+	cli_json_field(out, "dkim_domain", o->dkim_domain, true);
 	fprintf(out, ",\"sample\":%u,\"sampled_out\":%s,\"nonexistent\":%s", o->sample,
 	        o->sampled_out ? "true" : "false", o->nonexistent ? "true" : "false");
-	cli_dmarc_json_str(out, "reason", o->reason);
+	cli_json_field(out, "reason", o->reason, true);
 }
 
 static void cli_dmarc_print_json(FILE *out, const struct dmarc_outcome *o, const char *authres)
@@ -121,7 +104,7 @@ static void cli_dmarc_print_json(FILE *out, const struct dmarc_outcome *o, const
 	size_t i;
 
 	cli_dmarc_json_one(out, o);
-	cli_dmarc_json_str(out, "authentication_results", authres);
+	cli_json_field(out, "authentication_results", authres, true);
 	if (o->nper_domain > 0) {
 		fputs(",\"domains\":[", out);
 		for (i = 0; i < o->nper_domain; i++) {
@@ -182,7 +165,7 @@ int cli_dmarc(int argc, char **argv)
 	struct dmarc_dkim dkim[CLI_DMARC_MAX_DKIM];
 	const char *from[DMARC_MAX_FROM_DOMAINS];
 	const char *from_value = NULL, *psl_file = NULL, *spf_result = NULL;
-	struct cli_dmarc_run run = { 0 };
+	struct cli_wait run = { 0 };
 	struct orgdomain *psl = NULL;
 	struct arena *a;
 	bool json = false, record = false;
@@ -326,23 +309,23 @@ int cli_dmarc(int argc, char **argv)
 		ret = CLI_EXIT_USAGE;
 		goto out;
 	}
-	cli_wait_init(&run.w, d.base, 1);
+	cli_wait_init(&run, d.base, 1);
 	if (dmarc_check_start(d.dns, d.base, a, &req, cli_dmarc_done, &run) == NULL) {
 		fprintf(stderr, "smexop dmarc: out of memory\n");
 		ret = 1;
 		goto out;
 	}
-	if (cli_wait_run(&run.w) < 0) {
+	if (cli_wait_run(&run) < 0) {
 		fprintf(stderr, "smexop dmarc: the evaluation did not finish\n");
 		ret = 1;
 		goto out;
 	}
 	{
-		const char *authres = dmarc_authres(a, run.o);
+		const char *authres = dmarc_authres(a, run.result);
 		if (json)
-			cli_dmarc_print_json(stdout, run.o, authres);
+			cli_dmarc_print_json(stdout, run.result, authres);
 		else
-			cli_dmarc_print_text(stdout, run.o, authres);
+			cli_dmarc_print_text(stdout, run.result, authres);
 	}
 	if (record) {
 		struct dmarc_report_dkim rdk[CLI_DMARC_MAX_DKIM];
@@ -361,7 +344,7 @@ int cli_dmarc(int argc, char **argv)
 		if (rec_mail_from == NULL && rec_helo == NULL)
 			m.mail_from = req.spf_domain;
 		fflush(stdout);
-		ret = cli_dmarc_record(rec_config, rec_db, run.o, &m,
+		ret = cli_dmarc_record(rec_config, rec_db, run.result, &m,
 		                       rec_time >= 0 ? rec_time : (int64_t)time(NULL));
 	}
 out:

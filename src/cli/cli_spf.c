@@ -39,46 +39,29 @@ static void cli_spf_usage(FILE *out)
 	             "  --help                this text\n");
 }
 
-struct cli_spf_run {
-	struct cli_wait w;
-	const struct spf_outcome *o;
-};
-
 static void cli_spf_done(const struct spf_outcome *o, void *arg)
 {
-	struct cli_spf_run *r = arg;
-
-	r->o = o;
-	cli_wait_done(&r->w);
-}
-
-static void cli_spf_json_field(FILE *out, const char *key, const char *val, bool comma)
-{
-	fprintf(out, "%s\"%s\":", comma ? "," : "", key);
-	if (val == NULL)
-		fputs("null", out);
-	else
-		cli_json_string(out, val);
+	cli_wait_done(arg, (void *)o);
 }
 
 static void cli_spf_print_json(FILE *out, const struct spf_outcome *o, const char *received,
                                const char *authres)
 {
 	fputc('{', out);
-	cli_spf_json_field(out, "result", spf_result_name(o->result), false);
-	cli_spf_json_field(out, "identity", o->identity, true);
-	cli_spf_json_field(out, "domain", o->domain, true);
-	cli_spf_json_field(out, "sender", o->sender, true);
-	cli_spf_json_field(out, "client_ip", o->client_ip, true);
-	cli_spf_json_field(out, "helo", o->helo, true);
-	cli_spf_json_field(out, "mechanism", o->mechanism, true);
-	cli_spf_json_field(out, "explanation", o->explanation, true);
+	cli_json_field(out, "result", spf_result_name(o->result), false);
+	cli_json_field(out, "identity", o->identity, true);
+	cli_json_field(out, "domain", o->domain, true);
+	cli_json_field(out, "sender", o->sender, true);
+	cli_json_field(out, "client_ip", o->client_ip, true);
+	cli_json_field(out, "helo", o->helo, true);
+	cli_json_field(out, "mechanism", o->mechanism, true);
+	cli_json_field(out, "explanation", o->explanation, true);
 	fprintf(out, ",\"explanation_default\":%s", o->explanation_default ? "true" : "false");
-	cli_spf_json_field(out, "problem", o->problem, true);
+	cli_json_field(out, "problem", o->problem, true);
 	fprintf(out, ",\"dns_terms\":%u,\"void_lookups\":%u,\"queries\":%u", o->dns_terms,
 	        o->void_lookups, o->queries);
-	cli_spf_json_field(out, "received_spf", received, true);
-	cli_spf_json_field(out, "authentication_results", authres, true);
+	cli_json_field(out, "received_spf", received, true);
+	cli_json_field(out, "authentication_results", authres, true);
 	fputs("}\n", out);
 }
 
@@ -106,7 +89,7 @@ int cli_spf(int argc, char **argv)
 	struct cli_dns d = { 0 };
 	struct spf_request req = { 0 };
 	struct spf_limits lim;
-	struct cli_spf_run run = { 0 };
+	struct cli_wait run = { 0 };
 	const char *ip = NULL, *mail_from = NULL, *helo = NULL;
 	char mf_buf[1024];
 	char host[256] = { 0 };
@@ -173,7 +156,7 @@ int cli_spf(int argc, char **argv)
 		cli_dns_close(&d);
 		return CLI_EXIT_USAGE;
 	}
-	cli_wait_init(&run.w, d.base, 1);
+	cli_wait_init(&run, d.base, 1);
 	a = arena_new();
 	if (a == NULL ||
 	    spf_check_start(d.dns, d.base, a, &req, &lim, cli_spf_done, &run) == NULL) {
@@ -182,19 +165,19 @@ int cli_spf(int argc, char **argv)
 		cli_dns_close(&d);
 		return 1;
 	}
-	if (cli_wait_run(&run.w) < 0) {
+	if (cli_wait_run(&run) < 0) {
 		fprintf(stderr, "smexop spf: the evaluation did not finish\n");
 		arena_free(a);
 		cli_dns_close(&d);
 		return 1;
 	}
 	{
-		const char *received = spf_received_spf(a, run.o);
-		const char *authres = spf_authres(a, run.o);
+		const char *received = spf_received_spf(a, run.result);
+		const char *authres = spf_authres(a, run.result);
 		if (json)
-			cli_spf_print_json(stdout, run.o, received, authres);
+			cli_spf_print_json(stdout, run.result, received, authres);
 		else
-			cli_spf_print_text(stdout, run.o, received,
+			cli_spf_print_text(stdout, run.result, received,
 			                   req.receiver ? req.receiver : "localhost", authres);
 	}
 	arena_free(a);
