@@ -12,6 +12,8 @@ Import it with the script's own directory on sys.path (the default when
 a script here is run); bench/spf/bench.py adds ../../tests/integration.
 """
 
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -104,6 +106,20 @@ def start_testdns(zone_path):
 def stop_testdns(proc):
     """stop_testdns - end a server from start_testdns."""
     stop(proc, timeout=5)
+
+
+@contextlib.contextmanager
+def testdns(zone, tmp):
+    """testdns - with testdns(ZONE, tmp) as port: the zone (a dict, written as
+    tmp/zone.json) served by testdns.py on 127.0.0.1:port for the block."""
+    zone_path = os.path.join(tmp, "zone.json")
+    with open(zone_path, "w") as f:
+        json.dump(zone, f)
+    proc, port = start_testdns(zone_path)
+    try:
+        yield port
+    finally:
+        stop_testdns(proc)
 
 
 def start_serve(smexop, cfg, log, cwd=None):

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from smexoptest import Results, start_testdns, stop_testdns
+from smexoptest import Results, testdns
 
 
 def rev(ip, zone):
@@ -165,21 +165,15 @@ def main():
         return 2
     smexop = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
-        zone_path = os.path.join(tmp, "zone.json")
-        with open(zone_path, "w") as f:
-            json.dump(ZONE, f)
         block = os.path.join(tmp, "block.txt")
         with open(block, "w") as f:
             f.write("# local reputation list\n203.0.113.0/24 snowshoe 2026-11\n")
         config = os.path.join(tmp, "smexop.yaml")
         with open(config, "w") as f:
             f.write(CONFIG % {"block": block})
-        server, port = start_testdns(zone_path)
-        try:
+        with testdns(ZONE, tmp) as port:
             r = Runner(smexop, port, config)
             cases(r)
-        finally:
-            stop_testdns(server)
     return r.summary()
 
 

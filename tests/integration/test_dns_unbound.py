@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from smexoptest import Results, start_testdns, stop_testdns
+from smexoptest import Results, testdns
 
 LONG = "x" * 300  # testdns.py cuts it into 255 + 45
 
@@ -82,21 +82,15 @@ def main():
         return 2
     smexop = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
-        zone_path = os.path.join(tmp, "zone.json")
-        with open(zone_path, "w") as f:
-            json.dump(ZONE, f)
         anchor = os.path.join(tmp, "anchor.key")
         with open(anchor, "w") as f:
             # a DS for example.com that nothing matches: the test server has
             # no DNSKEY, so example.com data is bogus, example.net insecure
             f.write("example.com. IN DS 12345 8 2 " + "0123456789abcdef" * 4 + "\n")
-        server, port = start_testdns(zone_path)
-        try:
+        with testdns(ZONE, tmp) as port:
             r = Runner(smexop, port)
             cases(r)
             dnssec_cases(r, anchor)
-        finally:
-            stop_testdns(server)
     return r.summary()
 
 
