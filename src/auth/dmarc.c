@@ -8,7 +8,6 @@
  * (status, the DMARC record and how many there were, whether any record
  * of the type exists) and the record is parsed then, once.
  */
-#include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -16,6 +15,7 @@
 #include "auth/dmarc.h"
 #include "core/arena.h"
 #include "core/orgdomain.h"
+#include "core/stepjob.h"
 #include "core/str.h"
 
 /* per From domain: _dmarc at the domain, at its org domain, A, AAAA, MX */
@@ -598,161 +598,104 @@ char *dmarc_authres(struct arena *a, const struct dmarc_outcome *o)
 
 /* ---------------------------------------------------------- async driver */
 
+/* the engine side of core/stepjob.h */
 struct dmarc_check {
 	struct dmarc_eval *e;
-	struct dns *dns;
-	struct arena *a;
-	struct event *deadline;
-	struct event *kick;
+	struct stepjob *job;
+	struct dmarc_query *const *list; /* from the last dmarc_check_queries() */
 	dmarc_check_cb cb;
 	void *arg;
-	bool over;
 };
 
-struct dmarc_pend {
-	struct dmarc_check *c;
-	struct dmarc_query *q;
-};
-
-static void dmarc_check_release(struct dmarc_check *c)
+static bool dmarc_check_step(void *engine)
 {
-	size_t i;
+	struct dmarc_check *c = engine;
 
-	c->over = true;
-	for (i = 0; i < c->e->nent; i++) {
-		struct dmarc_query *q = &c->e->ent[i].q;
-		if (q->user != NULL) {
-			dns_cancel(q->user);
-			q->user = NULL;
-		}
-	}
-	if (c->deadline != NULL)
-		event_free(c->deadline);
-	if (c->kick != NULL)
-		event_free(c->kick);
-	c->deadline = c->kick = NULL;
+	return dmarc_eval_step(c->e) == DMARC_STEP_DONE;
 }
 
-static void dmarc_check_cleanup(void *arg)
+static size_t dmarc_check_queries(void *engine)
 {
-	struct dmarc_check *c = arg;
+	struct dmarc_check *c = engine;
 
-	if (!c->over)
-		dmarc_check_release(c);
+	return dmarc_eval_queries(c->e, &c->list);
 }
 
-static void dmarc_check_finish(struct dmarc_check *c)
+static bool dmarc_check_take(void *engine, size_t i, struct stepjob_query *sq)
 {
-	dmarc_check_cb cb = c->cb;
-	void *arg = c->arg;
+	struct dmarc_check *c = engine;
+	struct dmarc_query *q = c->list[i];
 
-	dmarc_check_release(c);
-	cb(dmarc_eval_outcome(c->e), arg); /* may free the arena */
+	if (q->sent || q->answered)
+		return false;
+	q->sent = true;
+	sq->name = q->name;
+	sq->type = q->type;
+	sq->slot = q;
+	return true;
 }
 
-static void dmarc_check_answer(const struct dns_answer *ans, void *arg);
-
-/* dmarc_check_advance - step until DNS is needed; send what is unsent */
-static void dmarc_check_advance(struct dmarc_check *c)
+static bool dmarc_check_waiting(void *engine)
 {
-	struct dmarc_query *const *list;
-	size_t i, n;
+	struct dmarc_check *c = engine;
 
-	for (;;) {
-		if (dmarc_eval_step(c->e) == DMARC_STEP_DONE) {
-			dmarc_check_finish(c);
-			return;
-		}
-		n = dmarc_eval_queries(c->e, &list);
-		for (i = 0; i < n; i++) {
-			struct dmarc_query *q = list[i];
-			struct dmarc_pend *p;
-			if (q->sent || q->answered)
-				continue;
-			q->sent = true;
-			p = arena_alloc(c->a, sizeof(*p));
-			if (p != NULL) {
-				p->c = c;
-				p->q = q;
-				q->user =
-				    dns_lookup(c->dns, q->name, q->type, dmarc_check_answer, p);
-			}
-			if (p == NULL || q->user == NULL) {
-				struct dns_answer fail = { .status = DNS_NOMEM,
-					                   .qname = q->name,
-					                   .qtype = q->type,
-					                   .canonname = q->name };
-				dmarc_eval_answer(c->e, q->name, q->type, &fail);
-			}
-		}
-		if (dmarc_eval_waiting(c->e))
-			return;
-	}
+	return dmarc_eval_waiting(c->e);
 }
 
-static void dmarc_check_answer(const struct dns_answer *ans, void *arg)
+static void dmarc_check_answer(void *engine, void *slot, const struct dns_answer *ans)
 {
-	struct dmarc_pend *p = arg;
-	struct dmarc_check *c = p->c;
+	struct dmarc_check *c = engine;
+	struct dmarc_query *q = slot;
+	struct dns_answer fail = {
+		.status = DNS_NOMEM, .qname = q->name, .qtype = q->type, .canonname = q->name
+	};
 
-	p->q->user = NULL;
-	if (c->over)
-		return;
-	dmarc_eval_answer(c->e, p->q->name, p->q->type, ans);
-	if (!dmarc_eval_waiting(c->e))
-		dmarc_check_advance(c);
+	dmarc_eval_answer(c->e, q->name, q->type, ans != NULL ? ans : &fail);
 }
 
-static void dmarc_check_deadline(evutil_socket_t fd, short what, void *arg)
+static void dmarc_check_abort(void *engine)
 {
-	struct dmarc_check *c = arg;
+	struct dmarc_check *c = engine;
 
-	(void)fd;
-	(void)what;
 	dmarc_eval_abort(c->e, "DMARC evaluation took too long");
-	dmarc_check_finish(c);
 }
 
-static void dmarc_check_kick(evutil_socket_t fd, short what, void *arg)
+static void dmarc_check_finished(void *engine)
 {
-	(void)fd;
-	(void)what;
-	dmarc_check_advance(arg);
+	struct dmarc_check *c = engine;
+
+	c->cb(dmarc_eval_outcome(c->e), c->arg); /* may free the arena */
 }
+
+static const struct stepjob_ops dmarc_check_ops = {
+	.step = dmarc_check_step,
+	.queries = dmarc_check_queries,
+	.take = dmarc_check_take,
+	.waiting = dmarc_check_waiting,
+	.answer = dmarc_check_answer,
+	.abort = dmarc_check_abort,
+	.finished = dmarc_check_finished,
+};
 
 struct dmarc_check *dmarc_check_start(struct dns *dns, struct event_base *base, struct arena *a,
                                       const struct dmarc_request *req, dmarc_check_cb cb, void *arg)
 {
 	struct dmarc_check *c = arena_zalloc(a, sizeof(*c));
-	struct timeval tv = { 0, 0 };
 	unsigned ms = req->timeout_ms > 0 ? req->timeout_ms : DMARC_DEFAULT_TIMEOUT_MS;
 
 	if (c == NULL)
 		return NULL;
-	c->dns = dns;
-	c->a = a;
 	c->cb = cb;
 	c->arg = arg;
 	c->e = dmarc_eval_new(a, req);
 	if (c->e == NULL)
 		return NULL;
-	c->deadline = evtimer_new(base, dmarc_check_deadline, c);
-	c->kick = evtimer_new(base, dmarc_check_kick, c);
-	if (c->deadline == NULL || c->kick == NULL ||
-	    arena_cleanup(a, dmarc_check_cleanup, c) < 0) {
-		dmarc_check_release(c);
-		return NULL;
-	}
-	/* the first step runs from the loop, so cb never runs before we return */
-	evtimer_add(c->kick, &tv);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(c->deadline, &tv);
-	return c;
+	c->job = stepjob_start(dns, base, a, c, &dmarc_check_ops, ms, 0);
+	return c->job != NULL ? c : NULL;
 }
 
 void dmarc_check_cancel(struct dmarc_check *c)
 {
-	if (c != NULL && !c->over)
-		dmarc_check_release(c);
+	if (c != NULL)
+		stepjob_cancel(c->job);
 }

@@ -4,9 +4,9 @@
  * Both engines need the same thing from DNS: a list of TXT key records
  * (s._domainkey.d), all asked at once, each answer fed back, a step once
  * they are all in, and a deadline after which unanswered keys become
- * temporary failures.  keyjob runs that on core/dns.h for any engine that
- * supplies the four operations below; dkim_async.c and arc_async.c are
- * thin typed wrappers around it.
+ * temporary failures.  keyjob adapts any engine that supplies the four
+ * operations below to the shared driver, core/stepjob.h; dkim_async.c and
+ * arc_async.c are thin typed wrappers around it.
  *
  * The finished callback runs exactly once from the event loop (after the
  * last answer, at the deadline, or on the next loop turn when no key is

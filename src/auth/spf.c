@@ -10,7 +10,6 @@
  * counters start from zero in each replay and count exactly what a
  * sequential evaluation would.
  */
-#include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -23,6 +22,7 @@
 #include "auth/spf_record.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/stepjob.h"
 #include "core/str.h"
 
 #define R_NEED 100 /* internal check_host() result: waiting for DNS */
@@ -1028,51 +1028,15 @@ const struct spf_outcome *spf_eval_outcome(const struct spf_eval *e)
 
 /* --------------------------------------------------------- async driver */
 
+/* the engine side of core/stepjob.h */
 struct spf_check {
 	struct spf_eval *e;
-	struct dns *dns;
 	struct arena *a;
-	struct event *deadline;
-	struct event *kick;
+	struct stepjob *job;
+	struct spf_query *const *list; /* from the last check_queries() */
 	spf_check_cb cb;
 	void *arg;
 };
-
-struct pend {
-	struct spf_check *c;
-	struct spf_query *q;
-};
-
-static void check_release(struct spf_check *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->e->nents; i++) {
-		struct spf_query *q = &c->e->ents[i]->q;
-		if (q->user != NULL) {
-			dns_cancel(q->user);
-			q->user = NULL;
-		}
-	}
-	if (c->deadline != NULL)
-		event_free(c->deadline);
-	if (c->kick != NULL)
-		event_free(c->kick);
-	c->deadline = c->kick = NULL;
-}
-
-static void check_finish(struct spf_check *c)
-{
-	spf_check_cb cb = c->cb;
-	void *arg = c->arg;
-	const struct spf_outcome *o = spf_eval_outcome(c->e);
-
-	check_release(c);
-	c->cb = NULL;
-	cb(o, arg); /* may free the arena: c is gone after this */
-}
-
-static void check_answer(const struct dns_answer *ans, void *arg);
 
 /*
  * check_qname - the name in the dns layer's presentation form: SPF names
@@ -1099,110 +1063,98 @@ static const char *check_qname(struct arena *a, const char *name)
 	return out;
 }
 
-/* check_advance - step until DNS is needed; send what is not sent yet */
-static void check_advance(struct spf_check *c)
+static bool check_step(void *engine)
 {
-	struct spf_query *const *list;
-	size_t i, n;
+	struct spf_check *c = engine;
 
-	for (;;) {
-		if (spf_eval_step(c->e) == SPF_STEP_DONE) {
-			check_finish(c);
-			return;
-		}
-		n = spf_eval_queries(c->e, &list);
-		for (i = 0; i < n; i++) {
-			struct spf_query *q = list[i];
-			struct pend *p;
-			if (q->sent)
-				continue;
-			q->sent = true;
-			p = arena_alloc(c->a, sizeof(*p));
-			if (p != NULL) {
-				const char *qname = check_qname(c->a, q->name);
-				p->c = c;
-				p->q = q;
-				q->user = qname
-				              ? dns_lookup(c->dns, qname, q->type, check_answer, p)
-				              : NULL;
-			}
-			if (p == NULL || q->user == NULL) {
-				struct dns_answer fail = { .status = DNS_NOMEM,
-					                   .qname = q->name,
-					                   .qtype = q->type,
-					                   .canonname = q->name };
-				spf_eval_answer(c->e, q->name, q->type, &fail);
-			}
-		}
-		if (spf_eval_waiting(c->e))
-			return;
-	}
+	return spf_eval_step(c->e) == SPF_STEP_DONE;
 }
 
-static void check_answer(const struct dns_answer *ans, void *arg)
+static size_t check_queries(void *engine)
 {
-	struct pend *p = arg;
-	struct spf_check *c = p->c;
+	struct spf_check *c = engine;
 
-	p->q->user = NULL;
-	spf_eval_answer(c->e, p->q->name, p->q->type, ans);
-	if (!spf_eval_waiting(c->e))
-		check_advance(c);
+	return spf_eval_queries(c->e, &c->list);
 }
 
-static void check_deadline(evutil_socket_t fd, short what, void *arg)
+static bool check_take(void *engine, size_t i, struct stepjob_query *sq)
 {
-	struct spf_check *c = arg;
+	struct spf_check *c = engine;
+	struct spf_query *q = c->list[i];
 
-	(void)fd;
-	(void)what;
+	if (q->sent)
+		return false;
+	q->sent = true;
+	sq->name = check_qname(c->a, q->name);
+	sq->type = q->type;
+	sq->slot = q;
+	return true;
+}
+
+static bool check_waiting(void *engine)
+{
+	struct spf_check *c = engine;
+
+	return spf_eval_waiting(c->e);
+}
+
+static void check_answer(void *engine, void *slot, const struct dns_answer *ans)
+{
+	struct spf_check *c = engine;
+	struct spf_query *q = slot;
+	struct dns_answer fail = {
+		.status = DNS_NOMEM, .qname = q->name, .qtype = q->type, .canonname = q->name
+	};
+
+	spf_eval_answer(c->e, q->name, q->type, ans != NULL ? ans : &fail);
+}
+
+static void check_abort(void *engine)
+{
+	struct spf_check *c = engine;
+
 	spf_eval_abort(c->e, "SPF evaluation took too long");
-	check_finish(c);
 }
 
-static void check_kick(evutil_socket_t fd, short what, void *arg)
+static void check_finished(void *engine)
 {
-	(void)fd;
-	(void)what;
-	check_advance(arg);
+	struct spf_check *c = engine;
+
+	c->cb(spf_eval_outcome(c->e), c->arg); /* may free the arena */
 }
+
+static const struct stepjob_ops check_ops = {
+	.step = check_step,
+	.queries = check_queries,
+	.take = check_take,
+	.waiting = check_waiting,
+	.answer = check_answer,
+	.abort = check_abort,
+	.finished = check_finished,
+};
 
 struct spf_check *spf_check_start(struct dns *dns, struct event_base *base, struct arena *a,
                                   const struct spf_request *req, const struct spf_limits *limits,
                                   spf_check_cb cb, void *arg)
 {
 	struct spf_check *c = arena_zalloc(a, sizeof(*c));
-	struct timeval tv = { 0, 0 };
 
 	if (c == NULL)
 		return NULL;
-	c->dns = dns;
 	c->a = a;
 	c->cb = cb;
 	c->arg = arg;
 	c->e = spf_eval_new(a, req, limits);
 	if (c->e == NULL)
 		return NULL;
-	c->deadline = evtimer_new(base, check_deadline, c);
-	c->kick = evtimer_new(base, check_kick, c);
-	if (c->deadline == NULL || c->kick == NULL) {
-		check_release(c);
-		return NULL;
-	}
-	/* the first step runs from the loop, so cb never runs before we return */
-	evtimer_add(c->kick, &tv);
-	tv.tv_sec = c->e->lim.timeout_ms / 1000;
-	tv.tv_usec = (c->e->lim.timeout_ms % 1000) * 1000;
-	evtimer_add(c->deadline, &tv);
-	return c;
+	c->job = stepjob_start(dns, base, a, c, &check_ops, c->e->lim.timeout_ms, 0);
+	return c->job != NULL ? c : NULL;
 }
 
 void spf_check_cancel(struct spf_check *c)
 {
-	if (c == NULL || c->cb == NULL)
-		return;
-	check_release(c);
-	c->cb = NULL;
+	if (c != NULL)
+		stepjob_cancel(c->job);
 }
 
 /* ------------------------------------------------------------ formatting */

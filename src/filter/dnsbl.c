@@ -8,15 +8,16 @@
  */
 #include "filter/dnsbl.h"
 
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/stepjob.h"
 #include "core/str.h"
 
 /* ---- policy --------------------------------------------------------- */
@@ -406,145 +407,107 @@ const struct dnsbl_outcome *dnsbl_eval_outcome(const struct dnsbl_eval *e)
 
 /* ---- the asynchronous driver ---------------------------------------- */
 
+/* the engine side of core/stepjob.h */
 struct dnsbl_check {
 	struct dnsbl_eval *e;
-	struct dns *dns;
-	struct arena *a;
-	struct event *deadline;
-	struct event *kick;
+	struct stepjob *job;
+	struct dnsbl_query *const *list; /* from the last dnsbl_check_queries() */
 	dnsbl_check_cb cb;
 	void *arg;
 };
 
-struct dnsbl_pend {
-	struct dnsbl_check *c;
-	struct dnsbl_query *q;
-};
-
-static void dnsbl_check_release(struct dnsbl_check *c)
+static bool dnsbl_check_step(void *engine)
 {
-	size_t i;
+	struct dnsbl_check *c = engine;
 
-	for (i = 0; i < c->e->out.nzones; i++) {
-		struct dnsbl_query *q = &c->e->q[i];
-		if (q->user != NULL) {
-			dns_cancel(q->user);
-			q->user = NULL;
-		}
-	}
-	if (c->deadline != NULL)
-		event_free(c->deadline);
-	if (c->kick != NULL)
-		event_free(c->kick);
-	c->deadline = c->kick = NULL;
+	return dnsbl_eval_step(c->e) == DNSBL_STEP_DONE;
 }
 
-static void dnsbl_check_finish(struct dnsbl_check *c)
+static size_t dnsbl_check_queries(void *engine)
 {
-	dnsbl_check_cb cb = c->cb;
-	void *arg = c->arg;
+	struct dnsbl_check *c = engine;
 
-	dnsbl_check_release(c);
-	c->cb = NULL;
-	cb(dnsbl_eval_outcome(c->e), arg); /* may free the arena */
+	return dnsbl_eval_queries(c->e, &c->list);
 }
 
-static void dnsbl_check_answer(const struct dns_answer *ans, void *arg)
+static bool dnsbl_check_take(void *engine, size_t i, struct stepjob_query *sq)
 {
-	struct dnsbl_pend *p = arg;
-	struct dnsbl_check *c = p->c;
+	struct dnsbl_check *c = engine;
+	struct dnsbl_query *q = c->list[i];
 
-	p->q->user = NULL;
-	dnsbl_eval_answer(c->e, p->q->name, p->q->type, ans);
-	if (dnsbl_eval_step(c->e) == DNSBL_STEP_DONE)
-		dnsbl_check_finish(c);
+	if (q->sent)
+		return false;
+	q->sent = true;
+	sq->name = q->name;
+	sq->type = q->type;
+	sq->slot = q;
+	return true;
 }
 
-static void dnsbl_check_kick(evutil_socket_t fd, short what, void *arg)
+/* dnsbl_check_waiting - every answer counts: step again after each one */
+static bool dnsbl_check_waiting(void *engine)
 {
-	struct dnsbl_check *c = arg;
-	struct dnsbl_query *const *list;
-	size_t i, n;
-
-	(void)fd;
-	(void)what;
-	if (dnsbl_eval_step(c->e) == DNSBL_STEP_DONE) {
-		dnsbl_check_finish(c);
-		return;
-	}
-	n = dnsbl_eval_queries(c->e, &list);
-	for (i = 0; i < n; i++) {
-		struct dnsbl_query *q = list[i];
-		struct dnsbl_pend *p;
-		if (q->sent)
-			continue;
-		q->sent = true;
-		p = arena_alloc(c->a, sizeof(*p));
-		if (p != NULL) {
-			p->c = c;
-			p->q = q;
-			q->user = dns_lookup(c->dns, q->name, q->type, dnsbl_check_answer, p);
-		}
-		if (p == NULL || q->user == NULL) {
-			struct dns_answer fail = { .status = DNS_NOMEM,
-				                   .qname = q->name,
-				                   .qtype = q->type,
-				                   .canonname = q->name,
-				                   .why = "out of memory" };
-			dnsbl_eval_answer(c->e, q->name, q->type, &fail);
-		}
-	}
-	/* every lookup answers from the loop, so nothing has called back yet;
-	 * only a resource failure can have answered all of them */
-	if (dnsbl_eval_step(c->e) == DNSBL_STEP_DONE)
-		dnsbl_check_finish(c);
+	return !dnsbl_check_step(engine);
 }
 
-static void dnsbl_check_deadline(evutil_socket_t fd, short what, void *arg)
+static void dnsbl_check_answer(void *engine, void *slot, const struct dns_answer *ans)
 {
-	struct dnsbl_check *c = arg;
+	struct dnsbl_check *c = engine;
+	struct dnsbl_query *q = slot;
+	struct dns_answer fail = { .status = DNS_NOMEM,
+		                   .qname = q->name,
+		                   .qtype = q->type,
+		                   .canonname = q->name,
+		                   .why = "out of memory" };
 
-	(void)fd;
-	(void)what;
+	dnsbl_eval_answer(c->e, q->name, q->type, ans != NULL ? ans : &fail);
+}
+
+static void dnsbl_check_abort(void *engine)
+{
+	struct dnsbl_check *c = engine;
+
 	dnsbl_eval_abort(c->e, "DNSBL queries took too long");
-	dnsbl_check_finish(c);
 }
+
+static void dnsbl_check_finished(void *engine)
+{
+	struct dnsbl_check *c = engine;
+
+	c->cb(dnsbl_eval_outcome(c->e), c->arg); /* may free the arena */
+}
+
+static const struct stepjob_ops dnsbl_check_ops = {
+	.step = dnsbl_check_step,
+	.queries = dnsbl_check_queries,
+	.take = dnsbl_check_take,
+	.waiting = dnsbl_check_waiting,
+	.answer = dnsbl_check_answer,
+	.abort = dnsbl_check_abort,
+	.finished = dnsbl_check_finished,
+};
 
 struct dnsbl_check *dnsbl_check_start(struct dns *dns, struct event_base *base, struct arena *a,
                                       const struct dnsbl_policy *p, const struct net_addr *ip,
                                       dnsbl_check_cb cb, void *arg)
 {
 	struct dnsbl_check *c = arena_zalloc(a, sizeof(*c));
-	struct timeval tv = { 0, 0 };
 
 	if (c == NULL)
 		return NULL;
-	c->dns = dns;
-	c->a = a;
 	c->cb = cb;
 	c->arg = arg;
 	c->e = dnsbl_eval_new(a, p, ip);
 	if (c->e == NULL)
 		return NULL;
-	c->deadline = evtimer_new(base, dnsbl_check_deadline, c);
-	c->kick = evtimer_new(base, dnsbl_check_kick, c);
-	if (c->deadline == NULL || c->kick == NULL) {
-		dnsbl_check_release(c);
-		return NULL;
-	}
-	evtimer_add(c->kick, &tv);
-	tv.tv_sec = p->timeout_ms / 1000;
-	tv.tv_usec = (p->timeout_ms % 1000) * 1000;
-	evtimer_add(c->deadline, &tv);
-	return c;
+	c->job = stepjob_start(dns, base, a, c, &dnsbl_check_ops, p->timeout_ms, 0);
+	return c->job != NULL ? c : NULL;
 }
 
 void dnsbl_check_cancel(struct dnsbl_check *c)
 {
-	if (c == NULL || c->cb == NULL)
-		return;
-	dnsbl_check_release(c);
-	c->cb = NULL;
+	if (c != NULL)
+		stepjob_cancel(c->job);
 }
 
 const char *dnsbl_status_name(enum dnsbl_status s)
