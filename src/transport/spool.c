@@ -787,7 +787,8 @@ static void spool_to_corrupt(struct spool *sp, int d, const char *name, const ch
 
 static bool spool_names_has(const struct spool_names *l, const char *name)
 {
-	return bsearch(&name, l->v, l->n, sizeof(*l->v), spool_names_cmp) != NULL;
+	/* an empty list has no array: bsearch must not see its NULL */
+	return l->n > 0 && bsearch(&name, l->v, l->n, sizeof(*l->v), spool_names_cmp) != NULL;
 }
 
 /* spool_recover_dir - check every entry of queue/ or quarantine/; inc: what
