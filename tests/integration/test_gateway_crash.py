@@ -95,7 +95,8 @@ connection_filter:
 RCPTS = ["bob@example.org", "carol@example.org"]
 SENDERS = 8
 PER_CONNECTION = 5  # messages per SMTP connection before QUIT
-REFILL = 500  # ids added while the kills are too few
+REFILL = 2000  # ids added while the kills are too few (more than a fast
+               # machine sends during the longest pause between kills)
 
 
 class Results:
@@ -200,6 +201,7 @@ class Ledger:
         self.refusals = {}
         self.remaining = 0
         self.done = threading.Event()
+        self.hold = True  # not done before the killer has made its kills
         self.add(total)
 
     def add(self, n):
@@ -219,6 +221,13 @@ class Ledger:
         with self.lock:
             self.acked.add(msg_id)
             self.remaining -= 1
+            if self.remaining == 0 and not self.hold:
+                self.done.set()
+
+    def release(self):
+        """release - the killer has made its kills: done once all is acked"""
+        with self.lock:
+            self.hold = False
             if self.remaining == 0:
                 self.done.set()
 
@@ -303,6 +312,8 @@ def killer(gw, ledger, rng, min_kills, stop, log):
     while not stop.is_set() and time.time() < deadline and not ledger.done.is_set():
         if kills < min_kills and ledger.todo.qsize() < REFILL:
             ledger.add(REFILL)
+        elif kills >= min_kills:
+            ledger.release()
         time.sleep(rng.uniform(0.2, 1.5))
         if ledger.done.is_set():
             break
