@@ -646,11 +646,8 @@ static void dmarc_check_answer(void *engine, void *slot, const struct dns_answer
 {
 	struct dmarc_check *c = engine;
 	struct dmarc_query *q = slot;
-	struct dns_answer fail = {
-		.status = DNS_NOMEM, .qname = q->name, .qtype = q->type, .canonname = q->name
-	};
 
-	dmarc_eval_answer(c->e, q->name, q->type, ans != NULL ? ans : &fail);
+	dmarc_eval_answer(c->e, q->name, q->type, ans);
 }
 
 static void dmarc_check_abort(void *engine)

@@ -47,11 +47,8 @@ static void keyjob_answer(void *kj, void *slot, const struct dns_answer *ans)
 {
 	struct keyjob *job = kj;
 	struct dkim_query *q = slot;
-	struct dns_answer fail = {
-		.status = DNS_NOMEM, .qname = q->name, .qtype = DNS_T_TXT, .canonname = q->name
-	};
 
-	job->ops->answer(job->engine, q->name, ans != NULL ? ans : &fail);
+	job->ops->answer(job->engine, q->name, ans);
 }
 
 static void keyjob_abort(void *kj)

@@ -1102,11 +1102,8 @@ static void check_answer(void *engine, void *slot, const struct dns_answer *ans)
 {
 	struct spf_check *c = engine;
 	struct spf_query *q = slot;
-	struct dns_answer fail = {
-		.status = DNS_NOMEM, .qname = q->name, .qtype = q->type, .canonname = q->name
-	};
 
-	spf_eval_answer(c->e, q->name, q->type, ans != NULL ? ans : &fail);
+	spf_eval_answer(c->e, q->name, q->type, ans);
 }
 
 static void check_abort(void *engine)

@@ -102,8 +102,16 @@ static void stepjob_advance(struct stepjob *job)
 			if (!ops->take(job->engine, i, &q))
 				continue;
 			taken++;
-			if (stepjob_send(job, &q) < 0)
-				ops->answer(job->engine, q.slot, NULL);
+			if (stepjob_send(job, &q) < 0) {
+				/* the engine hears of it as an answer, as for any failure */
+				struct dns_answer fail = { .status = DNS_NOMEM,
+					                   .qname = q.name,
+					                   .qtype = q.type,
+					                   .canonname = q.name,
+					                   .why = "out of memory" };
+
+				ops->answer(job->engine, q.slot, &fail);
+			}
 		}
 		if (stepjob_waiting(job))
 			return;

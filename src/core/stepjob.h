@@ -46,7 +46,7 @@ struct stepjob_ops {
 	/* an answer the next step needs is missing; NULL: a query is in flight
 	 * (and a step that sends nothing new then waits for the deadline) */
 	bool (*waiting)(void *engine);
-	/* feed the answer for slot; ans NULL: the query could not be sent */
+	/* feed the answer for slot (DNS_NOMEM when the query could not be sent) */
 	void (*answer)(void *engine, void *slot, const struct dns_answer *ans);
 	/* the deadline passed: finish now */
 	void (*abort)(void *engine);

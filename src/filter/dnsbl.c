@@ -454,13 +454,8 @@ static void dnsbl_check_answer(void *engine, void *slot, const struct dns_answer
 {
 	struct dnsbl_check *c = engine;
 	struct dnsbl_query *q = slot;
-	struct dns_answer fail = { .status = DNS_NOMEM,
-		                   .qname = q->name,
-		                   .qtype = q->type,
-		                   .canonname = q->name,
-		                   .why = "out of memory" };
 
-	dnsbl_eval_answer(c->e, q->name, q->type, ans != NULL ? ans : &fail);
+	dnsbl_eval_answer(c->e, q->name, q->type, ans);
 }
 
 static void dnsbl_check_abort(void *engine)

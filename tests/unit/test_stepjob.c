@@ -29,7 +29,7 @@ struct fake_q {
 	enum dns_type type;
 	bool sent, answered;
 	enum dns_status status;
-	bool nomem; /* answered NULL: could not be sent */
+	bool nomem; /* answered DNS_NOMEM: could not be sent */
 };
 
 struct fake {
@@ -119,12 +119,12 @@ static void fake_answer(void *engine, void *slot, const struct dns_answer *ans)
 	f->nanswers++;
 	assert_false(q->answered);
 	q->answered = true;
-	q->nomem = ans == NULL;
-	if (ans != NULL) {
-		assert_string_equal(ans->qname, q->name);
-		assert_int_equal(ans->qtype, q->type);
-		q->status = ans->status;
-	}
+	/* never NULL: a query that could not be sent is answered DNS_NOMEM */
+	assert_non_null(ans);
+	q->nomem = ans->status == DNS_NOMEM;
+	assert_string_equal(ans->qname, q->name);
+	assert_int_equal(ans->qtype, q->type);
+	q->status = ans->status;
 }
 
 static void fake_abort(void *engine)
