@@ -1,0 +1,142 @@
+/*
+ * outbound - deliver one message to one destination over SMTP or LMTP:
+ * route (smart hosts or MX), TLS policy (DANE, MTA-STS, connector
+ * settings), the SMTP client session, one result per recipient
+ *
+ * SUMMARY
+ *	struct outbound *ob = outbound_new(base, dns, &opts, &err);
+ *	outbound_start(ob, &req, done, arg);   (done called exactly once, later)
+ *	ob = outbound_free(ob);
+ *
+ * DESCRIPTION
+ *	The queue manager (transport/queue.c) groups the pending recipients
+ *	of a spool entry by destination (a connector, or the recipient
+ *	domain for direct delivery) and hands each group to outbound_start.
+ *	This module knows nothing of the spool: it gets the message bytes,
+ *	the envelope and the route, and answers with one outbound_rcpt_result
+ *	per recipient and a description of the session (which host, which
+ *	TLS, which policy) for the message trace and TLS-RPT.
+ *
+ *	Route: with smart hosts, those in order (a host name is resolved to
+ *	its A and AAAA records); without, the MX records of req.domain in
+ *	preference order (equal preferences shuffled), the implicit MX (A/AAAA
+ *	of the domain) when there is none, and a permanent failure for a null
+ *	MX (RFC 7505, 5.1.10).  A connection failure or a 4xx for the whole
+ *	session moves on to the next address; at most opts.max_hosts are
+ *	tried per attempt.
+ *
+ *	TLS: for direct delivery DANE (RFC 7672) decides when the MX host has
+ *	usable, DNSSEC-validated TLSA records; otherwise an MTA-STS policy
+ *	(RFC 8461) in enforce mode requires a matching MX name and a valid
+ *	certificate (deferral text "MX hosts of '<domain>' failed MTA-STS
+ *	validation.", 451 4.4.8, as EOP); otherwise the connector's tls mode.
+ *
+ *	Results: 2xx per recipient = delivered; 5xx = failed permanently; all
+ *	else (4xx, timeouts, connection and TLS failures, DNS temporary
+ *	failures) = deferred.  A failure before RCPT applies to every
+ *	recipient of the request.
+ *
+ * THREADS
+ *	One struct outbound per event loop.
+ */
+#ifndef SMEXOP_TRANSPORT_OUTBOUND_H
+#define SMEXOP_TRANSPORT_OUTBOUND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct event_base;
+struct dns;
+struct store;
+
+enum outbound_protocol { OUTBOUND_SMTP, OUTBOUND_LMTP };
+
+/* the connector's TLS setting (direct delivery: DANE and MTA-STS come first) */
+enum outbound_tls {
+	OUTBOUND_TLS_NONE,          /* never STARTTLS */
+	OUTBOUND_TLS_OPPORTUNISTIC, /* STARTTLS when offered, no verification */
+	OUTBOUND_TLS_REQUIRED,      /* STARTTLS or defer, no verification */
+	OUTBOUND_TLS_VERIFY,        /* STARTTLS, certificate valid for the host name */
+};
+
+struct outbound_options {
+	const char *helo_name; /* our EHLO name */
+	const char *ca_file;   /* trust store for verification; NULL: system */
+	unsigned connect_timeout_ms;
+	unsigned command_timeout_ms; /* per reply; RFC 5321 4.5.3.2 values by default */
+	unsigned data_timeout_ms;    /* for the reply to the end of data */
+	unsigned max_hosts;          /* addresses tried per attempt; 0: 10 */
+	bool dane;                   /* use DANE when the DNS is DNSSEC-validated */
+	bool mta_sts;                /* use MTA-STS policies (cached in store) */
+	struct store *store;         /* MTA-STS cache and TLS-RPT results; may be NULL */
+	unsigned port;               /* direct delivery port; 0: 25 (tests change it) */
+};
+
+struct outbound_host {
+	const char *host; /* name or address literal */
+	unsigned port;    /* 0: 25 (LMTP: 24) */
+};
+
+struct outbound_rcpt {
+	const char *addr;
+	const char *notify; /* DSN NOTIFY= value or "" */
+	const char *orcpt;  /* DSN ORCPT= value or "" */
+};
+
+struct outbound_request {
+	const char *domain; /* the destination domain: MX lookup, DANE, MTA-STS, TLS-RPT */
+	enum outbound_protocol protocol;
+	const struct outbound_host *smart_hosts; /* NULL/0: direct delivery */
+	size_t nsmart_hosts;
+	enum outbound_tls tls;
+	const char *sender;    /* "" for the null reverse-path */
+	const char *dsn_ret;   /* "" or FULL/HDRS */
+	const char *dsn_envid; /* "" or the ENVID */
+	const struct outbound_rcpt *rcpts;
+	size_t nrcpts;
+	/* the message: header fields to put first (each without CRLF), then data */
+	const char *const *prepend;
+	size_t nprepend;
+	const char *data; /* CRLF line ends, not dot-stuffed */
+	size_t len;
+	bool eightbit; /* BODY=8BITMIME */
+	bool smtputf8;
+	const char *trace_id; /* for log lines: the spool id */
+};
+
+enum outbound_status { OUTBOUND_DELIVERED, OUTBOUND_DEFERRED, OUTBOUND_FAILED };
+
+struct outbound_rcpt_result {
+	enum outbound_status status;
+	unsigned code;     /* the SMTP reply code, or 0 when none was received */
+	char enhanced[16]; /* "5.1.1" or "" */
+	char text[512];    /* the server's reply or our own reason, one line */
+};
+
+struct outbound_result {
+	struct outbound_rcpt_result *rcpts; /* req.nrcpts entries */
+	char remote_host[256];              /* the host that answered last, or "" */
+	char remote_ip[64];
+	char tls_version[16]; /* "TLSv1.3", or "" without TLS */
+	char tls_cipher[64];
+	const char *tls_policy; /* "dane", "mta-sts", "verify", "opportunistic", "none" */
+	bool tls_verified;
+};
+
+/* done - called once per outbound_start, from the event loop; the result
+ * and everything in it is valid only during the call */
+typedef void (*outbound_done_cb)(const struct outbound_result *res, void *arg);
+
+struct outbound *outbound_new(struct event_base *base, struct dns *dns,
+                              const struct outbound_options *opts, struct sx_err *err);
+/* outbound_free - cancel what runs (no callback is called after) and free; returns NULL */
+struct outbound *outbound_free(struct outbound *ob);
+/* outbound_start - begin a delivery; the request is copied; 0, or -1
+ * with err (and no callback) when it cannot even start */
+int outbound_start(struct outbound *ob, const struct outbound_request *req, outbound_done_cb done,
+                   void *arg, struct sx_err *err);
+
+#endif
