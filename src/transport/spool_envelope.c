@@ -13,7 +13,7 @@
 #include "transport/spool_envelope.h"
 
 /* record types in the order they must appear; '*' marks repeatable ones */
-static const char spool_envelope_order[] = "VITXMSPRCZDHQWLYE";
+static const char spool_envelope_order[] = "VITXMSPRCGZDHQWLYE";
 static const char spool_envelope_repeat[] = "RHWY";
 
 #define SPOOL_MAX_TIME (UINT64_C(1) << 40)
@@ -28,6 +28,11 @@ bool spool_envelope_id_valid(const char *id)
 		if (!str_is_alnum((unsigned char)id[n]) && id[n] != '-' && id[n] != '_')
 			return false;
 	return n > 0 && n < SPOOL_ID_MAX;
+}
+
+const char *spool_envelope_direction_name(enum spool_direction d)
+{
+	return d == SPOOL_OUTBOUND ? "outbound" : "inbound";
 }
 
 const char *spool_envelope_rcpt_state_name(enum spool_rcpt_state s)
@@ -130,6 +135,13 @@ int spool_envelope_format(const struct spool_envelope *env, struct buf *out)
 		REC('R', env->rcpts[i].addr, env->rcpts[i].notify, env->rcpts[i].orcpt);
 	}
 	REC('C', env->client_ip, env->helo, env->ptr);
+	/* written only when it says something: older entries stay as they were */
+	if (env->direction == SPOOL_OUTBOUND ||
+	    (env->connector != NULL && env->connector[0] != '\0')) {
+		if (env->direction != SPOOL_INBOUND && env->direction != SPOOL_OUTBOUND)
+			goto fail;
+		REC('G', spool_envelope_direction_name(env->direction), env->connector);
+	}
 	snprintf(t1, sizeof(t1), "%llu", (unsigned long long)env->size);
 	REC('Z', t1);
 	if (env->verdict != NULL && env->verdict[0] != '\0') {
@@ -360,6 +372,7 @@ int spool_envelope_parse(const char *data, size_t len, struct arena *a, struct s
 #undef COUNT
 	env->session_id = env->message_id = env->dsn_ret = env->dsn_envid = "";
 	env->verdict = env->q_policy = env->released_by = "";
+	env->connector = "";
 
 	/* pass 2: fields */
 	lineno = 0;
@@ -426,6 +439,17 @@ int spool_envelope_parse(const char *data, size_t len, struct arena *a, struct s
 			env->client_ip = f[0];
 			env->helo = f[1];
 			env->ptr = f[2];
+			break;
+		case 'G':
+			if (spool_envelope_fields(a, &l, 2, f) < 0)
+				goto bad;
+			if (strcmp(f[0], "inbound") == 0)
+				env->direction = SPOOL_INBOUND;
+			else if (strcmp(f[0], "outbound") == 0)
+				env->direction = SPOOL_OUTBOUND;
+			else
+				goto bad;
+			env->connector = f[1];
 			break;
 		case 'Z':
 			if (spool_envelope_fields(a, &l, 1, f) < 0 ||

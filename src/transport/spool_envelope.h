@@ -20,6 +20,9 @@
  *	  P <ret> <envid>             optional: MAIL FROM DSN parameters
  *	  R <rcpt> <notify> <orcpt>   * at least one
  *	  C <ip> <helo> <ptr>         the client
+ *	  G <direction> <connector>   optional: "inbound" or "outbound", and the
+ *	                              inbound connector it came through ("-":
+ *	                              none); absent means inbound, no connector
  *	  Z <size>                    bytes in the data file
  *	  D <verdict summary>         optional
  *	  H <header field>            * the fields to prepend at delivery
@@ -69,6 +72,13 @@
 #define SPOOL_MAX_HEADER       65536
 #define SPOOL_ID_MAX           80 /* bytes with the terminating NUL */
 
+/* where a message goes: inbound to the mailbox servers, or outbound to the
+ * Internet (relayed from an inbound connector with relay rights) */
+enum spool_direction {
+	SPOOL_INBOUND,
+	SPOOL_OUTBOUND,
+};
+
 enum spool_rcpt_state {
 	SPOOL_RCPT_PENDING,
 	SPOOL_RCPT_DELIVERED,
@@ -96,7 +106,9 @@ struct spool_envelope {
 	const char *client_ip;
 	const char *helo;
 	const char *ptr;
-	uint64_t size; /* set by the spool at commit */
+	enum spool_direction direction; /* G record */
+	const char *connector;          /* G record: the inbound connector, or "" */
+	uint64_t size;                  /* set by the spool at commit */
 	const char *verdict;
 	const char **headers; /* one field each, without the final CRLF */
 	size_t nheaders;
@@ -119,6 +131,8 @@ int spool_envelope_parse(const char *data, size_t len, struct arena *a, struct s
                          struct sx_err *err);
 /* spool_envelope_id_valid - a spool id: 1-79 of [A-Za-z0-9_-] */
 bool spool_envelope_id_valid(const char *id);
+/* spool_envelope_direction_name - "inbound", "outbound" */
+const char *spool_envelope_direction_name(enum spool_direction d);
 /* spool_envelope_rcpt_state_name - "pending", "delivered", "failed" */
 const char *spool_envelope_rcpt_state_name(enum spool_rcpt_state s);
 

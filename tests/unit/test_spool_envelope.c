@@ -42,6 +42,8 @@ static void fill(struct spool_envelope *e, struct spool_rcpt *r)
 	e->client_ip = "2001:db8::1";
 	e->helo = "mail.a.example";
 	e->ptr = "";
+	e->direction = SPOOL_OUTBOUND;
+	e->connector = "on prem";
 	e->size = 12345;
 	e->verdict = "spam SCL:9 action=quarantine";
 	e->headers = hdrs;
@@ -94,6 +96,9 @@ static void test_round_trip(void **state)
 	assert_string_equal(b.rcpts[1].notify, "");
 	assert_string_equal(b.client_ip, "2001:db8::1");
 	assert_string_equal(b.ptr, "");
+	assert_non_null(strstr(out.data, "\nG outbound on%20prem\n"));
+	assert_int_equal(b.direction, SPOOL_OUTBOUND);
+	assert_string_equal(b.connector, "on prem");
 	assert_int_equal(b.size, 12345);
 	assert_string_equal(b.verdict, e.verdict);
 	assert_int_equal(b.nheaders, 3);
@@ -171,6 +176,12 @@ static const struct bad_case bad_cases[] = {
 	{ GOOD_HEAD "H -\nE 8\n", "line 8" },
 	{ GOOD_HEAD "L 0 x\nE 8\n", "line 8" },
 	{ GOOD_HEAD "\nE 8\n", "line 8: not a record" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nG sideways -\nZ 3\nE 8\n", "line 7" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nG outbound\nZ 3\nE 8\n", "line 7" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nG outbound -\nC 1 h -\nZ 3\nE 8\n",
+	  "out of order" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nG outbound -\nG inbound -\nZ 3\nE 9\n",
+	  "record repeated" },
 	{ GOOD_HEAD "Dx\nE 8\n", "line 8: not a record" },
 };
 
@@ -210,6 +221,8 @@ static void test_good_minimal(void **state)
 	assert_string_equal(e.q_reasons[0], "a b c");
 	assert_int_equal(e.rcpts[0].state, SPOOL_RCPT_DELIVERED);
 	assert_int_equal(e.nheaders, 0);
+	assert_int_equal(e.direction, SPOOL_INBOUND); /* no G record */
+	assert_string_equal(e.connector, "");
 	arena_free(a);
 }
 
