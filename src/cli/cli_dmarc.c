@@ -20,6 +20,7 @@
 #include "core/str.h"
 #include "mime/address.h"
 #include "report/dmarc_report.h"
+#include "report/report_util.h"
 
 #define CLI_DMARC_MAX_DKIM DMARC_MAX_DKIM
 
@@ -210,7 +211,7 @@ int cli_dmarc(int argc, char **argv)
 			else if (strcmp(opt, "--db") == 0)
 				rec_db = val;
 			else if (strcmp(opt, "--time") == 0) {
-				if (dmarc_report_time_parse(val, &rec_time) < 0)
+				if (report_time_parse(val, &rec_time) < 0)
 					return cli_usage_error("dmarc", "--time: not a time: '%s'",
 					                       val);
 			} else

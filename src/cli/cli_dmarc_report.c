@@ -30,6 +30,7 @@
 #include "core/dns.h"
 #include "core/net.h"
 #include "report/dmarc_report.h"
+#include "report/report_util.h"
 #include "store/store.h"
 
 struct cli_dr {
@@ -92,7 +93,7 @@ static void cli_dr_close(struct cli_dr *c)
 
 static int cli_dr_time(const char *cmd, const char *opt, const char *val, int64_t *out)
 {
-	if (dmarc_report_time_parse(val, out) < 0) {
+	if (report_time_parse(val, out) < 0) {
 		cli_usage_error(
 		    cmd, "%s: not a time (seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ): '%s'", opt,
 		    val);
@@ -273,13 +274,13 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 		fprintf(stderr, "smexop dmarc report: out of memory\n");
 		goto out;
 	}
-	if (dmarc_report_write(run->out_dir, r.filename, r.gz, r.gz_len, &err) < 0) {
+	if (report_write_file(run->out_dir, r.filename, r.gz, r.gz_len, &err) < 0) {
 		fprintf(stderr, "smexop dmarc report: %s\n", err.msg);
 		goto out;
 	}
 	name = arena_printf(a, "%.*s.eml", (int)(strlen(r.filename) - 7), r.filename);
 	if (ok > 0 &&
-	    (name == NULL || dmarc_report_write(run->out_dir, name, msg, mlen, &err) < 0)) {
+	    (name == NULL || report_write_file(run->out_dir, name, msg, mlen, &err) < 0)) {
 		fprintf(stderr, "smexop dmarc report: %s\n", name ? err.msg : "out of memory");
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "report/dmarc_report.h"
+#include "report/report_util.h"
 #include "smexop_version.h"
 
 #define FAILURE_CAP (64 * 1024 * 1024)
@@ -85,16 +86,13 @@ char *dmarc_failure_build(struct arena *a, const struct dmarc_failure_conf *c,
 	const char *boundary = "=_smexop_dmarc_failure";
 	const char *authres = dmarc_authres(a, o);
 	char date[64], *out = NULL;
-	time_t t = (time_t)now;
-	struct tm tm;
 	struct buf b;
 	size_t i;
 	int rc = 0;
 
 	if (c == NULL || o == NULL || m == NULL || to == NULL || msg == NULL)
 		return NULL;
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	report_date(now, date, sizeof(date));
 	buf_init(&b, FAILURE_CAP);
 	rc |= buf_printf(&b,
 	                 "From: %s <%s>\r\nTo: <%s>\r\nDate: %s\r\n"

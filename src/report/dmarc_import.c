@@ -16,13 +16,13 @@
 #include <libxml/tree.h>
 #include <limits.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "core/arena.h"
 #include "core/net.h"
 #include "core/str.h"
 #include "mime/multipart.h"
 #include "report/dmarc_report.h"
+#include "report/report_util.h"
 
 #define IMPORT_MAX_DEPTH 4
 #define IMPORT_MAX_ROWS  1000000
@@ -50,84 +50,16 @@ static int import_any(struct import *im, const unsigned char *data, size_t len, 
 
 /* ---- decompression --------------------------------------------------------- */
 
-/* import_gunzip - gzip members one after another; trailing bytes that
- * are not another member are ignored (some senders append CRLF) */
+/* import_gunzip - report_gunzip within what is left of max_size */
 static unsigned char *import_gunzip(struct import *im, const unsigned char *data, size_t len,
                                     size_t *outlen, struct sx_err *err)
 {
-	z_stream z = { 0 };
-	size_t cap = im->max_size - im->used, size = len * 4 + 1024, n = 0;
-	unsigned char *out = NULL;
-	int rc;
+	unsigned char *out = report_gunzip(im->a, data, len, im->max_size - im->used, im->max_size,
+	                                   outlen, err);
 
-	if (size > cap + 1)
-		size = cap + 1;
-	if (inflateInit2(&z, 15 + 32) != Z_OK) {
-		sx_err_set(err, "gzip: cannot start inflating");
-		return NULL;
-	}
-	out = malloc(size);
-	if (out == NULL)
-		goto nomem;
-	z.next_in = (Bytef *)(uintptr_t)data;
-	z.avail_in = (uInt)(len > UINT_MAX ? UINT_MAX : len);
-	for (;;) {
-		if (n == size) {
-			if (size > cap) {
-				sx_err_set(err, "decompressed data exceeds %zu bytes",
-				           im->max_size);
-				goto fail;
-			}
-			size_t nsize = size * 2 > cap + 1 ? cap + 1 : size * 2;
-			unsigned char *o = realloc(out, nsize);
-			if (o == NULL)
-				goto nomem;
-			out = o;
-			size = nsize;
-		}
-		z.next_out = out + n;
-		z.avail_out = (uInt)(size - n);
-		rc = inflate(&z, Z_NO_FLUSH);
-		n = size - z.avail_out;
-		if (rc == Z_STREAM_END) {
-			if (z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
-				inflateReset(&z);
-				continue;
-			}
-			break;
-		}
-		if (rc == Z_OK)
-			continue;
-		if (rc == Z_BUF_ERROR && z.avail_out > 0) {
-			sx_err_set(err, "gzip: truncated data");
-			goto fail;
-		}
-		if (rc != Z_BUF_ERROR) {
-			sx_err_set(err, "gzip: %s", z.msg ? z.msg : "corrupt data");
-			goto fail;
-		}
-	}
-	inflateEnd(&z);
-	if (n > cap) {
-		sx_err_set(err, "decompressed data exceeds %zu bytes", im->max_size);
-		free(out);
-		return NULL;
-	}
-	im->used += n;
-	unsigned char *res = arena_memdup(im->a, out, n + 1);
-	free(out);
-	if (res == NULL)
-		sx_err_set(err, "out of memory");
-	else
-		res[n] = '\0';
-	*outlen = n;
-	return res;
-nomem:
-	sx_err_set(err, "out of memory");
-fail:
-	inflateEnd(&z);
-	free(out);
-	return NULL;
+	if (out != NULL)
+		im->used += *outlen;
+	return out;
 }
 
 /* import_unzip - every regular entry of a zip archive, sniffed in turn */

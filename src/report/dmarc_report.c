@@ -7,18 +7,12 @@
  * Appendix C XML with libxml2's writer (which does the escaping), and
  * never holds more than one report in memory.  See dmarc_report.h.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <libxml/xmlwriter.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -27,6 +21,7 @@
 #include "core/orgdomain.h"
 #include "core/str.h"
 #include "report/dmarc_report.h"
+#include "report/report_util.h"
 #include "smexop_version.h"
 
 /* ---- recording ---------------------------------------------------------- */
@@ -361,34 +356,6 @@ fail:
 	return out;
 }
 
-/* report_gzip - data gzip'ed into a; NULL on failure */
-static unsigned char *report_gzip(struct arena *a, const void *data, size_t len, size_t *outlen)
-{
-	z_stream z = { 0 };
-	unsigned char *out;
-	uLong bound;
-
-	if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return NULL;
-	bound = deflateBound(&z, (uLong)len) + 32;
-	out = arena_alloc(a, bound);
-	if (out == NULL) {
-		deflateEnd(&z);
-		return NULL;
-	}
-	z.next_in = (Bytef *)(uintptr_t)data;
-	z.avail_in = (uInt)len;
-	z.next_out = out;
-	z.avail_out = (uInt)bound;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		deflateEnd(&z);
-		return NULL;
-	}
-	*outlen = z.total_out;
-	deflateEnd(&z);
-	return out;
-}
-
 /* report_receiver - the receiver part of file names: conf->receiver, or
  * the domain of conf->email */
 static const char *report_receiver(const struct dmarc_report_conf *c)
@@ -407,7 +374,6 @@ int dmarc_report_build(struct arena *a, struct store *st, const struct dmarc_rep
 {
 	struct report_rows rr = { .a = a, .err = err };
 	uint8_t rnd[8];
-	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	if (store_dmarc_rows(st, domain, begin, end, report_row_cb, &rr, err) != 0)
@@ -421,12 +387,7 @@ int dmarc_report_build(struct arena *a, struct store *st, const struct dmarc_rep
 	out->messages = rr.messages;
 	out->rows = rr.n;
 	dmarc_record_parse(a, rr.record, strlen(rr.record), &out->rec);
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		/* no entropy source: time and address still differ per run */
-		uint64_t x = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)out ^ (uint64_t)getpid();
-		for (i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (uint8_t)(x >> (8 * i));
-	}
+	report_random(rnd, sizeof(rnd));
 	out->report_id = arena_printf(a, "%s.%lld.%lld.%02x%02x%02x%02x%02x%02x%02x%02x", domain,
 	                              (long long)begin, (long long)(end - 1), rnd[0], rnd[1],
 	                              rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
@@ -574,37 +535,6 @@ int dmarc_report_authorise_start(struct dns *dns, struct arena *a, const char *p
 
 /* ---- the report mail ------------------------------------------------------- */
 
-static int report_b64(struct buf *b, const unsigned char *p, size_t n)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, col = 0;
-
-	for (i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-		             (i + 2 < n ? p[i + 2] : 0);
-		char q[4] = { t[v >> 18], t[(v >> 12) & 63], i + 1 < n ? t[(v >> 6) & 63] : '=',
-			      i + 2 < n ? t[v & 63] : '=' };
-		if (buf_append(b, q, 4) < 0)
-			return -1;
-		col += 4;
-		if (col >= 76) {
-			if (buf_puts(b, "\r\n") < 0)
-				return -1;
-			col = 0;
-		}
-	}
-	return col > 0 ? buf_puts(b, "\r\n") : 0;
-}
-
-static void report_date(int64_t now, char *out, size_t size)
-{
-	time_t t = (time_t)now;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, size, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-}
-
 char *dmarc_report_message(struct arena *a, const struct dmarc_report_conf *c,
                            const struct dmarc_report *r, const struct dmarc_report_dest *d,
                            size_t n, int64_t now, size_t *len)
@@ -643,7 +573,7 @@ char *dmarc_report_message(struct arena *a, const struct dmarc_report_conf *c,
 	                 report_receiver(c), boundary, boundary, r->domain, (long long)r->begin,
 	                 (long long)(r->end - 1), (unsigned long long)r->messages, r->rows,
 	                 boundary, r->filename, r->filename);
-	rc |= report_b64(&b, r->gz, r->gz_len);
+	rc |= report_base64(&b, r->gz, r->gz_len);
 	rc |= buf_printf(&b, "\r\n--%s--\r\n", boundary);
 	if (rc == 0) {
 		out = arena_memdup(a, b.data, b.len + 1);
@@ -654,86 +584,4 @@ char *dmarc_report_message(struct arena *a, const struct dmarc_report_conf *c,
 	}
 	buf_free(&b);
 	return out;
-}
-
-/* ---- output ------------------------------------------------------------------ */
-
-int dmarc_report_write(const char *dir, const char *name, const void *data, size_t len,
-                       struct sx_err *err)
-{
-	char tmp[4096], path[4096];
-	const char *p = data;
-	int fd;
-
-	if (strchr(name, '/') != NULL || name[0] == '.') {
-		sx_err_set(err, "%s: not a plain file name", name);
-		return -1;
-	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(tmp)) {
-		sx_err_set(err, "%s/%s: path too long", dir, name);
-		return -1;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		sx_err_set(err, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	fchmod(fd, 0640);
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	sx_err_set(err, "%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
-}
-
-int dmarc_report_time_parse(const char *s, int64_t *out)
-{
-	struct tm tm = { 0 };
-	uint64_t v;
-	const char *end;
-	time_t t;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	if (str_to_u64(s, strlen(s), 0, (uint64_t)1 << 40, &v) == 0) {
-		*out = (int64_t)v;
-		return 0;
-	}
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (end == NULL)
-		return -1;
-	if (*end == 'T' || *end == ' ') {
-		end = strptime(end + 1, "%H:%M:%S", &tm);
-		if (end == NULL)
-			return -1;
-		if (*end == 'Z')
-			end++;
-	}
-	if (*end != '\0')
-		return -1;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -1;
-	*out = (int64_t)t;
-	return 0;
 }

@@ -173,14 +173,6 @@ char *dmarc_report_message(struct arena *a, const struct dmarc_report_conf *c,
                            const struct dmarc_report *r, const struct dmarc_report_dest *d,
                            size_t n, int64_t now, size_t *len);
 
-/* dmarc_report_write - write data to dir/name atomically (temporary file,
- * fsync, rename), mode 0640; 0 or -1 with err */
-int dmarc_report_write(const char *dir, const char *name, const void *data, size_t len,
-                       struct sx_err *err);
-
-/* dmarc_report_time_parse - "1700000000", "2024-01-31", "2024-01-31T12:00:00Z"; 0 or -1 */
-int dmarc_report_time_parse(const char *s, int64_t *out);
-
 /* ---- failure reports (RFC 6591, RFC 7489 7.3) ------------------------------ */
 
 struct dmarc_failure_conf {

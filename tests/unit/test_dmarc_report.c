@@ -30,6 +30,7 @@
 #include "core/str.h"
 #include "mime/multipart.h"
 #include "report/dmarc_report.h"
+#include "report/report_util.h"
 
 static const char *shared = "../shared";
 static char tmpdir[64];
@@ -778,7 +779,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(n, 1);
 	char *msg = dmarc_report_message(a, &conf, &r, d, n, B + 86400, &mlen);
 	assert_non_null(msg);
-	assert_int_equal(dmarc_report_write(tmpdir, "report.eml", msg, mlen, &err), 0);
+	assert_int_equal(report_write_file(tmpdir, "report.eml", msg, mlen, &err), 0);
 	assert_int_equal(
 	    dmarc_import_parse(a, "mail", (const unsigned char *)msg, mlen, 0, &imp, &n, &err), 0);
 	assert_int_equal(n, 1);
@@ -876,7 +877,7 @@ static void test_failure(void **state)
 	assert_null(strstr(r, "secret body"));
 	assert_int_equal(strlen(r), len);
 	struct sx_err err = { 0 };
-	assert_int_equal(dmarc_report_write(tmpdir, "failure.eml", r, len, &err), 0);
+	assert_int_equal(report_write_file(tmpdir, "failure.eml", r, len, &err), 0);
 	snprintf(path, sizeof(path), "%s/failure.eml", tmpdir);
 	size_t flen;
 	unsigned char *back = read_all(path, &flen);
@@ -944,14 +945,14 @@ static void test_multipart(void **state)
 	const char *ct = "text/plain; a=\"x;y\"; Charset = \"u\\\"s\"";
 	assert_string_equal(multipart_param(a, ct, strlen(ct), "charset"), "u\"s");
 	/* time values for the command line */
-	assert_int_equal(dmarc_report_time_parse("1700000000", &t), 0);
+	assert_int_equal(report_time_parse("1700000000", &t), 0);
 	assert_int_equal(t, 1700000000);
-	assert_int_equal(dmarc_report_time_parse("2023-11-15", &t), 0);
+	assert_int_equal(report_time_parse("2023-11-15", &t), 0);
 	assert_int_equal(t, 1700006400);
-	assert_int_equal(dmarc_report_time_parse("2023-11-15T00:00:10Z", &t), 0);
+	assert_int_equal(report_time_parse("2023-11-15T00:00:10Z", &t), 0);
 	assert_int_equal(t, 1700006410);
-	assert_int_equal(dmarc_report_time_parse("yesterday", &t), -1);
-	assert_int_equal(dmarc_report_time_parse("2023-11-15x", &t), -1);
+	assert_int_equal(report_time_parse("yesterday", &t), -1);
+	assert_int_equal(report_time_parse("2023-11-15x", &t), -1);
 	arena_free(a);
 }
 
