@@ -54,8 +54,8 @@ static int import_any(struct import *im, const unsigned char *data, size_t len, 
 static unsigned char *import_gunzip(struct import *im, const unsigned char *data, size_t len,
                                     size_t *outlen, struct sx_err *err)
 {
-	unsigned char *out = report_gunzip(im->a, data, len, im->max_size - im->used, im->max_size,
-	                                   outlen, err);
+	unsigned char *out =
+	    report_gunzip(im->a, data, len, im->max_size - im->used, im->max_size, outlen, err);
 
 	if (out != NULL)
 		im->used += *outlen;
