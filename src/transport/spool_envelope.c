@@ -13,8 +13,8 @@
 #include "transport/spool_envelope.h"
 
 /* record types in the order they must appear; '*' marks repeatable ones */
-static const char spool_envelope_order[] = "VITXMSPRCGZDHQWLYE";
-static const char spool_envelope_repeat[] = "RHWY";
+static const char spool_envelope_order[] = "VITXMSPRCGZDHQWLYABE";
+static const char spool_envelope_repeat[] = "RHWYAB";
 
 #define SPOOL_MAX_TIME (UINT64_C(1) << 40)
 
@@ -49,6 +49,12 @@ const char *spool_envelope_rcpt_state_name(enum spool_rcpt_state s)
 }
 
 /* ---- formatting ------------------------------------------------------- */
+
+/* spool_envelope_time_ok - a time the parser takes back (0 included) */
+static bool spool_envelope_time_ok(int64_t t)
+{
+	return t >= 0 && (uint64_t)t < SPOOL_MAX_TIME;
+}
 
 /* spool_envelope_put - one escaped field; space_ok for free-text records */
 static int spool_envelope_put(struct buf *b, const char *s, bool space_ok, size_t max)
@@ -184,6 +190,42 @@ int spool_envelope_format(const struct spool_envelope *env, struct buf *out)
 		snprintf(t3, sizeof(t3), "%lld", (long long)env->rcpts[i].done);
 		REC('Y', t2, spool_envelope_rcpt_state_name(env->rcpts[i].state), t3);
 	}
+	for (i = 0; i < env->nrcpts; i++) {
+		const struct spool_rcpt *r = &env->rcpts[i];
+		char t4[24], t5[24], t6[24], nt[4];
+		size_t k = 0;
+		if (r->attempts == 0 && r->last_attempt == 0 && r->first_deferral == 0 &&
+		    r->next_attempt == 0 && r->notices == 0)
+			continue;
+		if (r->attempts > SPOOL_MAX_ATTEMPTS || !spool_envelope_time_ok(r->last_attempt) ||
+		    !spool_envelope_time_ok(r->first_deferral) ||
+		    !spool_envelope_time_ok(r->next_attempt) ||
+		    (r->notices &
+		     ~(SPOOL_NOTICE_DELAY | SPOOL_NOTICE_FAILURE | SPOOL_NOTICE_SUCCESS)))
+			goto fail;
+		if (r->notices & SPOOL_NOTICE_DELAY)
+			nt[k++] = 'd';
+		if (r->notices & SPOOL_NOTICE_FAILURE)
+			nt[k++] = 'f';
+		if (r->notices & SPOOL_NOTICE_SUCCESS)
+			nt[k++] = 's';
+		nt[k] = '\0';
+		snprintf(t2, sizeof(t2), "%zu", i);
+		snprintf(t3, sizeof(t3), "%u", r->attempts);
+		snprintf(t4, sizeof(t4), "%lld", (long long)r->last_attempt);
+		snprintf(t5, sizeof(t5), "%lld", (long long)r->first_deferral);
+		snprintf(t6, sizeof(t6), "%lld", (long long)r->next_attempt);
+		REC('A', t2, t3, t4, t5, t6, nt);
+	}
+	for (i = 0; i < env->nrcpts; i++) {
+		const struct spool_rcpt *r = &env->rcpts[i];
+		if ((r->status == NULL || r->status[0] == '\0') &&
+		    (r->remote_mta == NULL || r->remote_mta[0] == '\0') &&
+		    (r->diag == NULL || r->diag[0] == '\0'))
+			continue;
+		snprintf(t2, sizeof(t2), "%zu", i);
+		REC('B', t2, r->status, r->remote_mta, r->diag);
+	}
 	snprintf(t1, sizeof(t1), "%zu", nrec);
 	REC('E', t1);
 	if (out->len - start > SPOOL_ENVELOPE_MAX)
@@ -291,8 +333,9 @@ int spool_envelope_parse(const char *data, size_t len, struct arena *a, struct s
 	unsigned lineno = 0, bad_line = 0;
 	const char *why = NULL;
 	struct spool_envelope_line l;
-	const char *f[3];
-	uint64_t v;
+	const char *f[6];
+	uint64_t v, last_a = 0, last_b = 0;
+	size_t na = 0, nb = 0;
 
 	memset(env, 0, sizeof(*env));
 	if (len > SPOOL_ENVELOPE_MAX) {
@@ -358,7 +401,8 @@ int spool_envelope_parse(const char *data, size_t len, struct arena *a, struct s
 		return -1;
 	}
 	if (COUNT('R') > SPOOL_MAX_RCPTS || COUNT('H') > SPOOL_MAX_HEADERS ||
-	    COUNT('W') > SPOOL_MAX_REASONS || COUNT('Y') > COUNT('R')) {
+	    COUNT('W') > SPOOL_MAX_REASONS || COUNT('Y') > COUNT('R') || COUNT('A') > COUNT('R') ||
+	    COUNT('B') > COUNT('R')) {
 		sx_err_set(err, "envelope: too many records of one type");
 		return -1;
 	}
@@ -369,6 +413,8 @@ int spool_envelope_parse(const char *data, size_t len, struct arena *a, struct s
 		sx_err_set(err, "envelope: out of memory");
 		return -1;
 	}
+	for (pos = 0; pos < COUNT('R'); pos++)
+		env->rcpts[pos].status = env->rcpts[pos].remote_mta = env->rcpts[pos].diag = "";
 #undef COUNT
 	env->session_id = env->message_id = env->dsn_ret = env->dsn_envid = "";
 	env->verdict = env->q_policy = env->released_by = "";
@@ -508,6 +554,61 @@ int spool_envelope_parse(const char *data, size_t len, struct arena *a, struct s
 			else
 				goto bad;
 			env->rcpts[idx].done = (int64_t)t;
+			break;
+		}
+		case 'A': {
+			uint64_t idx, at, t1, t2, t3;
+			const char *p;
+			if (spool_envelope_fields(a, &l, 6, f) < 0 ||
+			    spool_envelope_num(f[0], nr - 1, &idx) < 0 ||
+			    spool_envelope_num(f[1], SPOOL_MAX_ATTEMPTS, &at) < 0 ||
+			    spool_envelope_num(f[2], SPOOL_MAX_TIME - 1, &t1) < 0 ||
+			    spool_envelope_num(f[3], SPOOL_MAX_TIME - 1, &t2) < 0 ||
+			    spool_envelope_num(f[4], SPOOL_MAX_TIME - 1, &t3) < 0)
+				goto bad;
+			if (na > 0 && idx <= last_a) {
+				why = "A records out of recipient order";
+				goto bad;
+			}
+			/* "dfs" in this order, each at most once; "" (from "-") is none */
+			unsigned nt = 0;
+			const char *order = "dfs";
+			for (p = f[5]; *p != '\0'; p++) {
+				const char *o = strchr(order, *p);
+				if (*p == '\0' || o == NULL) {
+					why = "bad notices";
+					goto bad;
+				}
+				order = o + 1;
+				nt |= *p == 'd'   ? SPOOL_NOTICE_DELAY
+				      : *p == 'f' ? SPOOL_NOTICE_FAILURE
+				                  : SPOOL_NOTICE_SUCCESS;
+			}
+			env->rcpts[idx].attempts = (unsigned)at;
+			env->rcpts[idx].last_attempt = (int64_t)t1;
+			env->rcpts[idx].first_deferral = (int64_t)t2;
+			env->rcpts[idx].next_attempt = (int64_t)t3;
+			env->rcpts[idx].notices = nt;
+			last_a = idx;
+			na++;
+			break;
+		}
+		case 'B': {
+			uint64_t idx;
+			if (spool_envelope_fields(a, &l, 4, f) < 0 ||
+			    spool_envelope_num(f[0], nr - 1, &idx) < 0)
+				goto bad;
+			if (nb > 0 && idx <= last_b) {
+				why = "B records out of recipient order";
+				goto bad;
+			}
+			if (f[1][0] == '\0' && f[2][0] == '\0' && f[3][0] == '\0')
+				goto bad;
+			env->rcpts[idx].status = f[1];
+			env->rcpts[idx].remote_mta = f[2];
+			env->rcpts[idx].diag = f[3];
+			last_b = idx;
+			nb++;
 			break;
 		}
 		case 'E':

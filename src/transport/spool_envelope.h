@@ -30,12 +30,30 @@
  *	  W <reason>                  * quarantine reasons (only with Q)
  *	  L <time> <by>               optional: released from quarantine
  *	  Y <rcpt index> <state> <t>  * delivery done: delivered or failed
+ *	  A <rcpt index> <attempts> <last> <first deferral> <next> <notices>
+ *	                              * the queue manager's delivery state of a
+ *	                              recipient (times in seconds, 0: none;
+ *	                              notices "-" or some of "dfs" in that
+ *	                              order: delay notice, failure DSN,
+ *	                              success DSN sent); at most one per
+ *	                              recipient, in recipient order
+ *	  B <rcpt index> <status> <remote mta> <diagnostic>
+ *	                              * the last reply of that recipient: the
+ *	                              enhanced status ("4.4.1"), the host that
+ *	                              gave it and its text (all escaped
+ *	                              fields); at most one per recipient
  *	  E <records>                 the end: the number of records before it
  *
  *	Fields are separated by one space.  A field is "-" when empty;
  *	bytes 0x00-0x20, '%' and 0x7f are written %XX, and so is a field that
  *	is exactly "-".  Records with a single free-text field (D, H, W) keep
  *	spaces as they are.  Folded header fields keep their CRLF, escaped.
+ *
+ *	Records added after the first release (G, A, B) are optional and
+ *	their absence means what an older file meant (inbound; never
+ *	tried), so the version stays 1 and every older envelope loads as it
+ *	is.  An older smexop refuses a file that has them: no downgrade
+ *	with entries in the queue.
  *
  *	The parser is strict: an unknown type, a record out of order or
  *	repeated, a wrong number of fields, a bad escape, a raw control
@@ -91,7 +109,23 @@ struct spool_rcpt {
 	const char *orcpt;  /* DSN ORCPT= or "" */
 	enum spool_rcpt_state state;
 	int64_t done; /* when state became delivered or failed */
+	/* delivery state (A and B records): absent in entries that were never
+	 * tried, which is also what an older envelope without them means */
+	unsigned attempts;
+	int64_t last_attempt;
+	int64_t first_deferral; /* 0: never deferred */
+	int64_t next_attempt;   /* 0: due now */
+	unsigned notices;       /* SPOOL_NOTICE_* sent */
+	const char *status;     /* last enhanced status or "" */
+	const char *remote_mta; /* host of the last reply or "" */
+	const char *diag;       /* text of the last reply or our reason, or "" */
 };
+
+/* notices sent about a recipient (A record: "d", "f", "s") */
+#define SPOOL_NOTICE_DELAY   1u
+#define SPOOL_NOTICE_FAILURE 2u
+#define SPOOL_NOTICE_SUCCESS 4u
+#define SPOOL_MAX_ATTEMPTS   1000000u
 
 struct spool_envelope {
 	const char *id; /* the spool id; set by the spool at commit */

@@ -1,7 +1,7 @@
 /* Unit tests for transport/spool_envelope: a full envelope formats and
  * parses back to the same values (escapes, folded headers, quarantine,
- * release and delivery records), and a table of damaged files each fails
- * with the expected message. */
+ * release, delivery and delivery-state records), and a table of damaged
+ * files each fails with the expected message. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +30,18 @@ static void fill(struct spool_envelope *e, struct spool_rcpt *r)
 		                    .state = SPOOL_RCPT_DELIVERED,
 		                    .done = 1700000100 };
 	r[2] = (struct spool_rcpt){ .addr = "-", .state = SPOOL_RCPT_FAILED, .done = 1700000200 };
+	/* delivery state: deferred twice with a delay notice, a failure with a DSN */
+	r[0].attempts = 2;
+	r[0].last_attempt = 1700000400;
+	r[0].first_deferral = 1700000050;
+	r[0].next_attempt = 1700001000;
+	r[0].notices = SPOOL_NOTICE_DELAY;
+	r[0].status = "4.4.1";
+	r[0].remote_mta = "mx.example.org";
+	r[0].diag = "451 4.4.1 try again - later";
+	r[2].attempts = 1;
+	r[2].notices = SPOOL_NOTICE_FAILURE | SPOOL_NOTICE_SUCCESS;
+	r[2].diag = "-";
 	e->id = "18b2c3d4e5f60-mx1-0a0b0c0d";
 	e->received = 1700000000;
 	e->session_id = "00ab12cd34ef5678";
@@ -91,6 +103,25 @@ static void test_round_trip(void **state)
 		assert_int_equal(b.rcpts[i].state, r[i].state);
 		assert_int_equal(b.rcpts[i].done, r[i].done);
 	}
+	assert_non_null(strstr(out.data, "\nA 0 2 1700000400 1700000050 1700001000 d\n"));
+	assert_non_null(strstr(out.data, "\nA 2 1 0 0 0 fs\n"));
+	assert_non_null(
+	    strstr(out.data, "\nB 0 4.4.1 mx.example.org 451%204.4.1%20try%20again%20-%20later\n"));
+	assert_non_null(strstr(out.data, "\nB 2 - - %2D\n"));
+	assert_null(strstr(out.data, "\nA 1 "));
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(b.rcpts[i].attempts, r[i].attempts);
+		assert_int_equal(b.rcpts[i].last_attempt, r[i].last_attempt);
+		assert_int_equal(b.rcpts[i].first_deferral, r[i].first_deferral);
+		assert_int_equal(b.rcpts[i].next_attempt, r[i].next_attempt);
+		assert_int_equal(b.rcpts[i].notices, r[i].notices);
+	}
+	assert_string_equal(b.rcpts[0].status, "4.4.1");
+	assert_string_equal(b.rcpts[0].remote_mta, "mx.example.org");
+	assert_string_equal(b.rcpts[0].diag, "451 4.4.1 try again - later");
+	assert_string_equal(b.rcpts[1].status, "");
+	assert_string_equal(b.rcpts[1].diag, "");
+	assert_string_equal(b.rcpts[2].diag, "-");
 	assert_string_equal(b.rcpts[0].notify, "SUCCESS,FAILURE");
 	assert_string_equal(b.rcpts[0].orcpt, "rfc822;bob@example.org");
 	assert_string_equal(b.rcpts[1].notify, "");
@@ -131,6 +162,15 @@ static void test_format_limits(void **state)
 	assert_int_equal(spool_envelope_format(&e, &out), -1);
 	fill(&e, r);
 	e.quarantined = false; /* W without Q */
+	assert_int_equal(spool_envelope_format(&e, &out), -1);
+	fill(&e, r);
+	r[0].notices = 8;
+	assert_int_equal(spool_envelope_format(&e, &out), -1);
+	fill(&e, r);
+	r[1].next_attempt = -1;
+	assert_int_equal(spool_envelope_format(&e, &out), -1);
+	fill(&e, r);
+	r[1].attempts = SPOOL_MAX_ATTEMPTS + 1;
 	assert_int_equal(spool_envelope_format(&e, &out), -1);
 	assert_int_equal(out.len, 0);
 	buf_free(&out);
@@ -183,6 +223,26 @@ static const struct bad_case bad_cases[] = {
 	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nG outbound -\nG inbound -\nZ 3\nE 9\n",
 	  "record repeated" },
 	{ GOOD_HEAD "Dx\nE 8\n", "line 8: not a record" },
+	/* delivery state records */
+	{ GOOD_HEAD "A 1 1 5 5 9 -\nE 8\n", "line 8" },
+	{ GOOD_HEAD "A 0 1 5 5 9\nE 8\n", "line 8" },
+	{ GOOD_HEAD "A 0 1 5 5 9 x\nE 8\n", "line 8: bad notices" },
+	{ GOOD_HEAD "A 0 1 5 5 9 fd\nE 8\n", "line 8: bad notices" },
+	{ GOOD_HEAD "A 0 1 5 5 9 dd\nE 8\n", "line 8: bad notices" },
+	{ GOOD_HEAD "A 0 1000001 5 5 9 -\nE 8\n", "line 8" },
+	{ GOOD_HEAD "A 0 1 -5 5 9 -\nE 8\n", "line 8" },
+	{ GOOD_HEAD "A 0 1 5 5 9 -\nA 0 1 5 5 9 -\nE 9\n", "too many records" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nR e@f - -\nC 1 h -\nZ 3\n"
+	  "A 1 1 5 5 9 -\nA 0 1 5 5 9 -\nE 10\n",
+	  "line 10: A records out of recipient order" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nR e@f - -\nC 1 h -\nZ 3\n"
+	  "B 1 4.0.0 h x\nB 1 4.0.0 h y\nE 10\n",
+	  "line 10: B records out of recipient order" },
+	{ GOOD_HEAD "B 0 - - -\nE 8\n", "line 8" },
+	{ GOOD_HEAD "B 0 5.1.1 mx\nE 8\n", "line 8" },
+	{ GOOD_HEAD "B 0 5.1.1 mx a b\nE 8\n", "line 8" },
+	{ GOOD_HEAD "B 0 5.1.1 mx x\nA 0 1 5 5 9 -\nE 9\n", "out of order" },
+	{ GOOD_HEAD "A 0 1 5 5 9 -\nY 0 failed 5\nE 9\n", "out of order" },
 };
 
 static void test_bad(void **state)
@@ -223,6 +283,12 @@ static void test_good_minimal(void **state)
 	assert_int_equal(e.nheaders, 0);
 	assert_int_equal(e.direction, SPOOL_INBOUND); /* no G record */
 	assert_string_equal(e.connector, "");
+	/* an envelope written before the delivery state existed: never tried */
+	assert_int_equal(e.rcpts[0].attempts, 0);
+	assert_int_equal(e.rcpts[0].next_attempt, 0);
+	assert_int_equal(e.rcpts[0].notices, 0);
+	assert_string_equal(e.rcpts[0].diag, "");
+	assert_string_equal(e.rcpts[0].remote_mta, "");
 	arena_free(a);
 }
 
