@@ -40,6 +40,7 @@
 #include "core/dns.h"
 #include "core/dns_zone.h"
 #include "core/log.h"
+#include "core/workpool.h"
 #include "gateway/gateway.h"
 #include "smtp/smtp_server.h"
 #include "store/store.h"
@@ -48,6 +49,9 @@
 
 #define SERVE_STOP_DEADLINE_MS 30000 /* sessions may finish this long after SIGTERM */
 #define SERVE_USER             "smexop"
+/* threads that fsync and publish accepted messages (core/workpool.h): a
+ * few in flight let the file system merge their journal commits */
+#define SERVE_COMMIT_THREADS 4
 
 struct serve {
 	const char *config_path;   /* NULL: embedded defaults */
@@ -58,6 +62,7 @@ struct serve {
 	struct store *store;
 	struct spool *spool;
 	struct gateway *gw;
+	struct workpool *commits;
 	struct smtp_server *server;
 	struct smtp_server_config sc;
 	struct maildir_options mopts;
@@ -335,6 +340,7 @@ static void serve_close(struct serve *sv)
 		event_free(sv->drain_timer);
 	sv->delivery = maildir_timer_free(sv->delivery);
 	sv->server = smtp_server_free(sv->server); /* closes every session */
+	sv->commits = workpool_free(sv->commits);  /* finishes their commits */
 	sv->gw = gateway_free(sv->gw);
 	sv->cfg = config_free(sv->cfg);
 	sv->spool = spool_close(sv->spool);
@@ -384,6 +390,12 @@ int cli_serve(int argc, char **argv)
 	deps.dns = sv.dns;
 	deps.store = sv.store;
 	deps.spool = sv.spool;
+	sv.commits = workpool_new(sv.base, SERVE_COMMIT_THREADS, &err);
+	if (sv.commits == NULL) {
+		fprintf(stderr, "smexop serve: %s\n", err.msg);
+		goto out;
+	}
+	deps.workpool = sv.commits;
 	deps.quarantine_retention = sv.cfg->quarantine.retention_ms / 1000;
 	/* The gateway owns its configuration generations and frees the old one
 	 * on reload; this process keeps sv.cfg, the first one, for what only a

@@ -11,6 +11,7 @@
 #include "core/arena.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/workpool.h"
 #include "pipeline/headers.h"
 #include "pipeline/stage.h"
 #include "transport/msgtrace.h"
@@ -82,6 +83,12 @@ struct gw_session {
 	smtp_done_fn done;
 	void *session;
 	bool tx_used; /* m has a MAIL FROM: the next MAIL starts a new msg */
+	/* a queue commit running on the work pool: the session outlives a
+	 * close until it is back (the threads use tx and env) */
+	bool committing, closed;
+	struct spool_envelope env;
+	struct sx_err commit_err;
+	int commit_rc;
 	char reply[512];
 	char qid[SPOOL_ID_MAX];
 };
@@ -454,11 +461,60 @@ static void gw_trace_reject(struct gw_session *s, const char *reply)
 	}
 }
 
+/* gw_committed - the message is in its durable place (rc 0) or not: trace
+ * it and answer; on a session whose client has gone only the trace */
+static void gw_committed(struct gw_session *s, int rc, enum store_trace_kind kind,
+                         const struct sx_err *err)
+{
+	struct msg *m = s->m;
+
+	s->tx = spool_tx_free(s->tx);
+	if (rc < 0) {
+		msg_log(m, LOG_LEVEL_ERROR, "gateway", "event=commit-failed error=\"%s\"",
+		        err->msg);
+		if (!s->closed)
+			gw_answer_tempfail(s);
+		return;
+	}
+	m->queue_id = s->qid;
+	s->env.id = s->qid;
+	msg_log(m, LOG_LEVEL_INFO, "gateway", "event=%s spool_id=%s rcpts=%zu size=%zu%s",
+	        kind == STORE_TRACE_QUARANTINED ? "quarantined" : "queued", s->qid, s->env.nrcpts,
+	        m->len, s->closed ? " client=gone" : "");
+	if (kind == STORE_TRACE_ACCEPTED) /* quarantine_commit writes its own */
+		msgtrace_envelope(s->gw->deps.store, &s->env, kind, NULL, m->verdict.action_why,
+		                  m->received);
+	if (s->closed)
+		return;
+	snprintf(s->reply, sizeof(s->reply), "Ok: queued as %s", s->qid);
+	gw_answer(s, 250, "2.0.0", s->reply, false);
+}
+
+/* gw_commit_run - on a worker thread: only the spool transaction and the
+ * envelope, which nothing on the loop touches until gw_commit_done */
+static void gw_commit_run(void *arg)
+{
+	struct gw_session *s = arg;
+
+	s->commit_rc = spool_tx_commit(s->tx, &s->env, SPOOL_QUEUE, &s->commit_err);
+}
+
+static void gw_session_free(struct gw_session *s);
+
+static void gw_commit_done(void *arg)
+{
+	struct gw_session *s = arg;
+
+	s->committing = false;
+	gw_committed(s, s->commit_rc, STORE_TRACE_ACCEPTED, &s->commit_err);
+	if (s->closed)
+		gw_session_free(s);
+}
+
 static void gw_eom_done(struct msg *m, void *arg)
 {
 	struct gw_session *s = arg;
 	const struct msg_verdict *v = &m->verdict;
-	struct spool_envelope env;
 	struct sx_err err = { 0 };
 	enum store_trace_kind kind = STORE_TRACE_ACCEPTED;
 	int rc;
@@ -484,7 +540,7 @@ static void gw_eom_done(struct msg *m, void *arg)
 	case MSG_ACTION_QUARANTINE:
 		break;
 	}
-	if (gw_envelope(s, &env) < 0 || gw_strip(s, &err) < 0) {
+	if (gw_envelope(s, &s->env) < 0 || gw_strip(s, &err) < 0) {
 		msg_log(m, LOG_LEVEL_ERROR, "gateway", "event=commit-failed error=\"%s\"",
 		        err.msg[0] != '\0' ? err.msg : "out of memory");
 		s->tx = spool_tx_abort(s->tx);
@@ -493,27 +549,19 @@ static void gw_eom_done(struct msg *m, void *arg)
 	}
 	snprintf(s->qid, sizeof(s->qid), "%s", spool_tx_id(s->tx));
 	if (v->action == MSG_ACTION_QUARANTINE) {
-		rc = quarantine_commit(s->tx, &env, &s->gw->qopts, s->gw->deps.store, m->received,
-		                       &err);
+		rc = quarantine_commit(s->tx, &s->env, &s->gw->qopts, s->gw->deps.store,
+		                       m->received, &err);
 		kind = STORE_TRACE_QUARANTINED;
+	} else if (s->gw->deps.workpool != NULL) {
+		s->committing = true;
+		if (workpool_submit(s->gw->deps.workpool, gw_commit_run, gw_commit_done, s) == 0)
+			return;
+		s->committing = false;
+		rc = spool_tx_commit(s->tx, &s->env, SPOOL_QUEUE, &err);
 	} else {
-		rc = spool_tx_commit(s->tx, &env, SPOOL_QUEUE, &err);
+		rc = spool_tx_commit(s->tx, &s->env, SPOOL_QUEUE, &err);
 	}
-	s->tx = spool_tx_free(s->tx);
-	if (rc < 0) {
-		msg_log(m, LOG_LEVEL_ERROR, "gateway", "event=commit-failed error=\"%s\"", err.msg);
-		gw_answer_tempfail(s);
-		return;
-	}
-	m->queue_id = s->qid;
-	env.id = s->qid;
-	msg_log(m, LOG_LEVEL_INFO, "gateway", "event=%s spool_id=%s rcpts=%zu size=%zu",
-	        kind == STORE_TRACE_QUARANTINED ? "quarantined" : "queued", s->qid, env.nrcpts,
-	        m->len);
-	if (kind == STORE_TRACE_ACCEPTED) /* quarantine_commit writes its own */
-		msgtrace_envelope(s->gw->deps.store, &env, kind, NULL, v->action_why, m->received);
-	snprintf(s->reply, sizeof(s->reply), "Ok: queued as %s", s->qid);
-	gw_answer(s, 250, "2.0.0", s->reply, false);
+	gw_committed(s, rc, kind, &err);
 }
 
 static void gw_data_end(void *h, smtp_done_fn done, void *session)
@@ -561,13 +609,21 @@ static void gw_reset(void *h)
 static void gw_close(void *h)
 {
 	struct gw_session *s = h;
-	struct gateway *gw;
 
 	if (s == NULL)
 		return;
-	gw = s->gw;
 	s->done = NULL; /* no answer after close */
-	gw_tx_drop(s);  /* cancels stages in flight, removes incoming/ */
+	s->closed = true;
+	if (s->committing) /* gw_commit_done frees it */
+		return;
+	gw_session_free(s);
+}
+
+static void gw_session_free(struct gw_session *s)
+{
+	struct gateway *gw = s->gw;
+
+	gw_tx_drop(s); /* cancels stages in flight, removes incoming/ */
 	if (s->conn != NULL)
 		msg_conn_log(s->conn, LOG_LEVEL_INFO, "disconnect", "ip=%s messages=%u",
 		             s->conn->ip_text, s->conn->messages);

@@ -48,6 +48,7 @@ struct event_base;
 struct smexop_config;
 struct spool;
 struct store;
+struct workpool;
 
 /* what the gateway uses and does not own */
 struct gateway_deps {
@@ -55,6 +56,8 @@ struct gateway_deps {
 	struct dns *dns;
 	struct store *store; /* may be NULL: no quarantine index, no trace rows */
 	struct spool *spool;
+	/* threads for queue commits (their fsyncs), or NULL: committed on the loop */
+	struct workpool *workpool;
 	uint64_t quarantine_retention; /* seconds; 0: the quarantine's default */
 };
 

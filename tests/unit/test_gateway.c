@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "core/config.h"
 #include "core/dns.h"
 #include "core/dns_zone.h"
+#include "core/workpool.h"
 #include "gateway/gateway.h"
 #include "smtp/smtp_session.h"
 #include "store/store.h"
@@ -45,6 +47,7 @@ static const char zone_text[] = "$TTL 300\n"
 struct fx {
 	char dir[64];
 	struct event_base *base;
+	struct workpool *wp; /* NULL: commits on the loop */
 	struct dns_zone *zone;
 	struct dns *dns;
 	struct store *store;
@@ -139,7 +142,7 @@ static size_t count_dir(const char *sub)
 	return n;
 }
 
-static int setup(void **state)
+static int setup_with(bool pooled)
 {
 	char yaml[2048], dirfile[128];
 	struct smexop_config *cfg;
@@ -150,7 +153,6 @@ static int setup(void **state)
 	struct sx_err err;
 	FILE *f;
 
-	(void)state;
 	memset(&fx, 0, sizeof(fx));
 	snprintf(fx.dir, sizeof(fx.dir), "/tmp/smexop-gw-XXXXXX");
 	assert_non_null(mkdtemp(fx.dir));
@@ -191,10 +193,28 @@ static int setup(void **state)
 	deps.dns = fx.dns;
 	deps.store = fx.store;
 	deps.spool = fx.spool;
+	if (pooled) {
+		fx.wp = workpool_new(fx.base, 2, &err);
+		assert_non_null(fx.wp);
+		deps.workpool = fx.wp;
+	}
 	fx.gw = gateway_new(&deps, cfg, &err);
 	if (fx.gw == NULL)
 		fail_msg("gateway: %s", err.msg);
 	return 0;
+}
+
+/* setup - queue commits on the loop; setup_pool - on worker threads */
+static int setup(void **state)
+{
+	(void)state;
+	return setup_with(false);
+}
+
+static int setup_pool(void **state)
+{
+	(void)state;
+	return setup_with(true);
 }
 
 static int teardown(void **state)
@@ -203,6 +223,7 @@ static int teardown(void **state)
 
 	(void)state;
 	h_close();
+	fx.wp = workpool_free(fx.wp); /* as serve does: commits finish, sessions go */
 	assert_int_equal(gateway_sessions(fx.gw), 0);
 	fx.gw = gateway_free(fx.gw);
 	fx.spool = spool_close(fx.spool);
@@ -335,6 +356,33 @@ static void test_close_while_waiting(void **state)
 	assert_int_equal(fx.out.len, 0);
 }
 
+/* the client leaves while its message is being committed on a thread: the
+ * message still lands in the queue (no 250 went out: at-least-once) and
+ * the session is freed when the commit is back */
+static void test_close_while_committing(void **state)
+{
+	int guard;
+
+	(void)state;
+	h_open("192.0.2.7");
+	h_send("EHLO mail.good.example\r\nMAIL FROM:<alice@good.example>\r\n"
+	       "RCPT TO:<bob@example.org>\r\nDATA\r\n");
+	buf_clear(&fx.out);
+	smtp_session_input(fx.s, MSG("alice@good.example", "gone"),
+	                   strlen(MSG("alice@good.example", "gone")));
+	for (guard = 0; guard < 1000 && workpool_pending(fx.wp) == 0; guard++)
+		event_base_loop(fx.base, EVLOOP_ONCE);
+	assert_int_equal(workpool_pending(fx.wp), 1);
+	h_close();
+	assert_int_equal(gateway_sessions(fx.gw), 1);
+	for (guard = 0; guard < 1000 && workpool_pending(fx.wp) > 0; guard++)
+		event_base_loop(fx.base, EVLOOP_ONCE);
+	assert_int_equal(gateway_sessions(fx.gw), 0);
+	assert_int_equal(count_dir("queue"), 2);
+	assert_int_equal(count_dir("incoming"), 0);
+	assert_int_equal(fx.out.len, 0);
+}
+
 static void test_header_limit(void **state)
 {
 	char big[1400];
@@ -422,6 +470,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_while_waiting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_torture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clean, setup_pool, teardown),
+		cmocka_unit_test_setup_teardown(test_dmarc_quarantine, setup_pool, teardown),
+		cmocka_unit_test_setup_teardown(test_dmarc_reject, setup_pool, teardown),
+		cmocka_unit_test_setup_teardown(test_close_while_waiting, setup_pool, teardown),
+		cmocka_unit_test_setup_teardown(test_close_while_committing, setup_pool, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
