@@ -5,7 +5,8 @@
 #
 # Stages: source checks -> gcc build -> clang build (warnings) -> unit,
 # conformance and integration tests -> fuzz smoke runs -> unit and
-# conformance tests again under ASan + UBSan.
+# conformance tests and the integration tests of the 'sanitized' suite (the
+# gateway's) again under ASan + UBSan.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C.UTF-8
@@ -40,12 +41,13 @@ cp build/meson-logs/testlog.json "$results/main.json" 2>/dev/null
 step "fuzz smoke runs (${FUZZ_SECONDS}s each)"
 scripts/fuzz.sh build-fuzz "$FUZZ_SECONDS" | tee "$results/fuzz.log"
 
-step "unit and conformance tests under ASan + UBSan"
+step "unit, conformance and the gateway's integration tests under ASan + UBSan"
 [ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dbuildtype=debug >/dev/null
 if ninja -C build-asan; then
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-		meson test -C build-asan --suite unit --suite conformance --num-processes 2 \
+		meson test -C build-asan --suite unit --suite conformance --suite sanitized \
+		--num-processes 2 \
 		--print-errorlogs --no-rebuild
 	cp build-asan/meson-logs/testlog.json "$results/asan.json" 2>/dev/null
 else
