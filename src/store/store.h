@@ -225,6 +225,30 @@ int store_dmarc_summary(struct store *st, const char *domain, int64_t since, int
                         enum store_dmarc_group group, store_dmarc_summary_cb cb, void *arg,
                         struct sx_err *err);
 
+/* ==== MTA-STS policy cache (RFC 8461; store_mtasts.c) ================= */
+
+/* One domain's cached policy, as fetched. */
+struct store_mtasts {
+	const char *domain; /* the policy domain, lower case */
+	const char *id;     /* the TXT record's id when the policy was fetched */
+	const char *policy; /* the policy file's text */
+	int64_t fetched;
+	int64_t expires; /* fetched + max_age */
+};
+typedef int (*store_mtasts_cb)(const struct store_mtasts *p, void *arg);
+
+/* store_mtasts_put - remember domain's policy (replacing the old one) */
+int store_mtasts_put(struct store *st, const struct store_mtasts *p, struct sx_err *err);
+/* store_mtasts_get - domain's cached policy; 1 when there is none */
+int store_mtasts_get(struct store *st, const char *domain, store_mtasts_cb cb, void *arg,
+                     struct sx_err *err);
+/* store_mtasts_expiring - policies that expire in [after, before),
+ * soonest first; limit 0: all */
+int store_mtasts_expiring(struct store *st, int64_t after, int64_t before, size_t limit,
+                          store_mtasts_cb cb, void *arg, struct sx_err *err);
+/* store_mtasts_delete - forget domain's policy; 1 when there was none */
+int store_mtasts_delete(struct store *st, const char *domain, struct sx_err *err);
+
 /* ==== quarantine (store_quarantine.c) ================================= */
 
 /* One quarantined message; the message itself is in the spool under the

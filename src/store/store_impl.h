@@ -35,6 +35,14 @@ struct store_ops {
 	                     enum store_dmarc_group group, store_dmarc_summary_cb cb, void *arg,
 	                     struct sx_err *err);
 
+	/* MTA-STS policy cache */
+	int (*mtasts_put)(struct store *st, const struct store_mtasts *p, struct sx_err *err);
+	int (*mtasts_get)(struct store *st, const char *domain, store_mtasts_cb cb, void *arg,
+	                  struct sx_err *err);
+	int (*mtasts_expiring)(struct store *st, int64_t after, int64_t before, size_t limit,
+	                       store_mtasts_cb cb, void *arg, struct sx_err *err);
+	int (*mtasts_delete)(struct store *st, const char *domain, struct sx_err *err);
+
 	/* quarantine */
 	int (*quarantine_add)(struct store *st, const struct store_quarantine *q,
 	                      struct sx_err *err);

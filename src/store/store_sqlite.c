@@ -140,7 +140,15 @@ const struct store_sqlite_migration store_sqlite_migrations[] = {
 	/* 3-5 are reserved while the delivery work lands: each concern fills its
 	 * own entry (3 MTA-STS policy cache, 4 TLS-RPT results, 5 directory and
 	 * outbound sender counters); an empty entry only moves the version */
-	{ 3, "" },
+	{ 3,
+	  /* MTA-STS (RFC 8461): the last policy fetched per domain */
+	  "CREATE TABLE mtasts_policy ("
+	  " domain TEXT PRIMARY KEY,"
+	  " id TEXT NOT NULL,"
+	  " policy TEXT NOT NULL,"
+	  " fetched INTEGER NOT NULL,"
+	  " expires INTEGER NOT NULL);"
+	  "CREATE INDEX mtasts_policy_expires ON mtasts_policy(expires);" },
 	{ 4, "" },
 	{ 5, "" },
 };
@@ -426,6 +434,10 @@ const struct store_ops store_sqlite_ops = {
 	.dmarc_mark_reported = store_sqlite_dmarc_mark_reported,
 	.dmarc_import_add = store_sqlite_dmarc_import_add,
 	.dmarc_summary = store_sqlite_dmarc_summary,
+	.mtasts_put = store_sqlite_mtasts_put,
+	.mtasts_get = store_sqlite_mtasts_get,
+	.mtasts_expiring = store_sqlite_mtasts_expiring,
+	.mtasts_delete = store_sqlite_mtasts_delete,
 	.quarantine_add = store_sqlite_quarantine_add,
 	.quarantine_list = store_sqlite_quarantine_list,
 	.quarantine_get = store_sqlite_quarantine_get,

@@ -59,6 +59,14 @@ int store_sqlite_dmarc_summary(struct store *st, const char *domain, int64_t sin
                                enum store_dmarc_group group, store_dmarc_summary_cb cb, void *arg,
                                struct sx_err *err);
 
+/* store_sqlite_mtasts.c */
+int store_sqlite_mtasts_put(struct store *st, const struct store_mtasts *p, struct sx_err *err);
+int store_sqlite_mtasts_get(struct store *st, const char *domain, store_mtasts_cb cb, void *arg,
+                            struct sx_err *err);
+int store_sqlite_mtasts_expiring(struct store *st, int64_t after, int64_t before, size_t limit,
+                                 store_mtasts_cb cb, void *arg, struct sx_err *err);
+int store_sqlite_mtasts_delete(struct store *st, const char *domain, struct sx_err *err);
+
 /* store_sqlite_quarantine.c */
 int store_sqlite_quarantine_add(struct store *st, const struct store_quarantine *q,
                                 struct sx_err *err);
