@@ -122,6 +122,8 @@ int cli_dmarc_record(const char *config, const char *db, const struct dmarc_outc
 int cli_auth(int argc, char **argv);
 int cli_arc(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
+/* cli_scan.c: the whole pipeline, offline, on files, Maildirs and mbox files */
+int cli_scan(int argc, char **argv);
 /* cli_check_ip.c: stage 1 (connection filter, reputation) for one IP */
 int cli_check_ip(int argc, char **argv);
 

@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "arc", cli_arc, "validate an ARC chain, add an ARC set (RFC 8617)" },
 	{ "analyze", cli_analyze, "explain a message header: hops, authentication, antispam" },
 	{ "auth", cli_auth, "check SPF, DKIM, DMARC, ARC and compauth of a message" },
+	{ "scan", cli_scan, "run the whole pipeline offline on messages, Maildirs, mbox files" },
 	{ "check-ip", cli_check_ip, "reputation block (DNSBL) and IP lists for a client IP" },
 	{ "config", cli_config, "check a configuration file (config check FILE)" },
 	{ "spool", cli_spool, "show the message spool (spool dump ID, spool list)" },
