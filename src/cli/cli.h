@@ -126,6 +126,8 @@ int cli_analyze(int argc, char **argv);
 int cli_scan(int argc, char **argv);
 /* cli_check_ip.c: stage 1 (connection filter, reputation) for one IP */
 int cli_check_ip(int argc, char **argv);
+/* cli_check_domain.c: MX, PTR, SPF, DKIM, DMARC lint of a domain (report/domaincheck) */
+int cli_check_domain(int argc, char **argv);
 
 /* cli_spool.c: what the spool, deliver, quarantine and trace commands
  * share (-c, --spool, --db, --now; the spool and store opened) */

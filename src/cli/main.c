@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "auth", cli_auth, "check SPF, DKIM, DMARC, ARC and compauth of a message" },
 	{ "scan", cli_scan, "run the whole pipeline offline on messages, Maildirs, mbox files" },
 	{ "check-ip", cli_check_ip, "reputation block (DNSBL) and IP lists for a client IP" },
+	{ "check-domain", cli_check_domain, "check a domain's MX, PTR, SPF, DKIM and DMARC" },
 	{ "config", cli_config, "check a configuration file (config check FILE)" },
 	{ "spool", cli_spool, "show the message spool (spool dump ID, spool list)" },
 	{ "deliver", cli_deliver, "deliver queued messages into Maildirs (deliver --once)" },

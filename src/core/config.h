@@ -81,6 +81,7 @@ struct config_hostport {
 struct config_server {
 	const char *hostname;
 	const char *authserv_id;
+	CONFIG_LIST(const char *) public_addresses; /* IP literals; for check-domain */
 };
 
 struct config_log {

@@ -65,6 +65,11 @@ static int server_finish(struct smexop_config *cfg, void *section, char *msg, si
 	return 0;
 }
 
+static const struct config_entry server_address_item = {
+	.name = "address",
+	.type = CONFIG_IP,
+};
+
 static const struct config_entry server_entries[] = {
 	{ .name = "hostname",
 	  .type = CONFIG_STRING,
@@ -82,6 +87,15 @@ static const struct config_entry server_entries[] = {
 	  .max = 253,
 	  .doc = "The authserv-id of the Authentication-Results fields we write (RFC 8601); "
 	         "incoming fields that claim it are removed first." },
+	{ .name = "public_addresses",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_server, public_addresses),
+	  .def = "[]",
+	  .max = 64,
+	  .item = &server_address_item,
+	  .doc = "The gateway's public IPv4 and IPv6 addresses, as the Internet sees them (behind "
+	         "NAT too); `smexop check-domain` checks their PTR, forward-confirmed reverse DNS "
+	         "and SPF authorisation. Empty: the addresses of server.hostname." },
 };
 
 static const struct config_schema server_schema = {
