@@ -142,66 +142,6 @@ out:
 
 /* ---- XML ------------------------------------------------------------------- */
 
-/* import_utf8_fix - invalid UTF-8 sequences replaced by U+FFFD; NULL when
- * the input is valid (use it as it is) or memory runs out (*fail) */
-static char *import_utf8_fix(struct arena *a, const char *s, size_t len, size_t *outlen, bool *fail)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char *out = NULL;
-	size_t i = 0, n = 0;
-	bool bad = false;
-
-	*fail = false;
-	for (int pass = 0; pass < 2; pass++) {
-		for (i = 0, n = 0; i < len;) {
-			size_t k = 0, j;
-			unsigned c = p[i];
-			if (c < 0x80)
-				k = 1;
-			else if (c >= 0xc2 && c <= 0xdf)
-				k = 2;
-			else if (c >= 0xe0 && c <= 0xef)
-				k = 3;
-			else if (c >= 0xf0 && c <= 0xf4)
-				k = 4;
-			for (j = 1; k > 1 && j < k; j++)
-				if (i + j >= len || (p[i + j] & 0xc0) != 0x80)
-					k = 0;
-			/* overlong 3/4-byte forms, surrogates, beyond U+10FFFF */
-			if (k == 3 &&
-			    ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] >= 0xa0)))
-				k = 0;
-			if (k == 4 &&
-			    ((c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] >= 0x90)))
-				k = 0;
-			if (k == 0) {
-				bad = true;
-				if (out != NULL)
-					memcpy(out + n, "\xef\xbf\xbd", 3);
-				n += 3;
-				i++;
-				continue;
-			}
-			if (out != NULL)
-				memcpy(out + n, p + i, k);
-			n += k;
-			i += k;
-		}
-		if (!bad)
-			return NULL;
-		if (pass == 0) {
-			out = arena_alloc(a, n + 1);
-			if (out == NULL) {
-				*fail = true;
-				return NULL;
-			}
-		}
-	}
-	out[n] = '\0';
-	*outlen = n;
-	return out;
-}
-
 static bool xname(const xmlNode *n, const char *name)
 {
 	return n != NULL && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
@@ -526,7 +466,7 @@ int dmarc_import_xml(struct arena *a, const char *xml, size_t len, struct store_
 		return -1;
 	}
 	if (import_encoding_utf8(xml, len)) {
-		char *fixed = import_utf8_fix(a, xml, len, &fixed_len, &fail);
+		char *fixed = report_utf8_fix(a, xml, len, &fixed_len, &fail);
 		if (fail) {
 			sx_err_set(err, "out of memory");
 			return -1;

@@ -11,6 +11,7 @@
 #ifndef SMEXOP_REPORT_REPORT_UTIL_H
 #define SMEXOP_REPORT_REPORT_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,5 +48,10 @@ int report_write_file(const char *dir, const char *name, const void *data, size_
 
 /* report_time_parse - "1700000000", "2024-01-31", "2024-01-31T12:00:00Z"; 0 or -1 */
 int report_time_parse(const char *s, int64_t *out);
+
+/* report_utf8_fix - invalid UTF-8 sequences replaced by U+FFFD, in a;
+ * NULL when the input is valid (use it as it is) or memory runs out
+ * (*fail set) */
+char *report_utf8_fix(struct arena *a, const char *s, size_t len, size_t *outlen, bool *fail);
 
 #endif

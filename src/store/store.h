@@ -375,4 +375,130 @@ int store_trace_events(struct store *st, const char *key, store_trace_event_cb c
  * in *removed */
 int store_trace_expire(struct store *st, int64_t before, uint64_t *removed, struct sx_err *err);
 
+/* ==== TLS-RPT (RFC 8460; store_tlsrpt.c) ============================== */
+
+#define STORE_TLSRPT_MAX_DETAILS 10000 /* failure-details of one policy in a report we build */
+
+/* One failure-details entry: failed sessions that share every field. */
+struct store_tlsrpt_failure {
+	const char *result_type; /* RFC 8460 4.3: "certificate-expired", ... */
+	/* each NULL or "" when absent */
+	const char *sending_mta_ip;
+	const char *receiving_mx_hostname;
+	const char *receiving_mx_helo;
+	const char *receiving_ip;
+	const char *additional_information;
+	const char *failure_reason_code;
+	uint64_t count; /* failed-session-count */
+};
+
+/* One policies[] entry: the policy, its summary and failure details. */
+struct store_tlsrpt_policy {
+	const char *policy_type;   /* "sts", "tlsa", "no-policy-found" (received: any) */
+	const char *policy_domain; /* may be "" in received reports */
+	const char *const *policy_string;
+	size_t npolicy_string;
+	const char *const *mx_host;
+	size_t nmx_host;
+	uint64_t successful; /* total-successful-session-count */
+	uint64_t failed;     /* total-failure-session-count */
+	const struct store_tlsrpt_failure *failures;
+	size_t nfailures;
+};
+
+/* A whole report: built by us or received. */
+struct store_tlsrpt_report {
+	const char *org_name;
+	const char *contact_info;
+	const char *report_id;
+	int64_t begin, end;  /* start-datetime, end-datetime */
+	const char *source;  /* received: the file it came from; may be NULL */
+	const struct store_tlsrpt_policy *policies;
+	size_t npolicies;
+};
+
+/*
+ * store_tlsrpt_add - count sessions of the UTC day holding time for
+ * policy p (type, domain, strings, MX hosts): p->successful and
+ * p->failed are added to its counters, and f (NULL when none) to the
+ * failure details with f->count
+ */
+int store_tlsrpt_add(struct store *st, int64_t time, const struct store_tlsrpt_policy *p,
+                     const struct store_tlsrpt_failure *f, struct sx_err *err);
+
+/* A policy domain and day with counters not reported yet. */
+struct store_tlsrpt_pending {
+	const char *policy_domain;
+	int64_t day; /* UTC midnight */
+	uint64_t successful, failed;
+};
+typedef int (*store_tlsrpt_pending_cb)(const struct store_tlsrpt_pending *p, void *arg);
+
+/* store_tlsrpt_pending - unreported days in [since, until), by day then
+ * domain; domain non-NULL: that one only */
+int store_tlsrpt_pending(struct store *st, const char *domain, int64_t since, int64_t until,
+                         store_tlsrpt_pending_cb cb, void *arg, struct sx_err *err);
+
+typedef int (*store_tlsrpt_policy_cb)(const struct store_tlsrpt_policy *p, void *arg);
+
+/* store_tlsrpt_policies - domain's unreported counters of the days in
+ * [begin, end), summed per policy, with their failure details (largest
+ * first, at most STORE_TLSRPT_MAX_DETAILS); by type, then strings */
+int store_tlsrpt_policies(struct store *st, const char *domain, int64_t begin, int64_t end,
+                          store_tlsrpt_policy_cb cb, void *arg, struct sx_err *err);
+
+/* What became of one report for one rua destination. */
+struct store_tlsrpt_dest {
+	const char *policy_domain;
+	int64_t begin;         /* the report's first day */
+	const char *report_id; /* kept so that a retry sends the same id */
+	const char *uri;
+	const char *status; /* "sent", "failed" (for good), "pending" (retry later) */
+	const char *note;   /* why, or NULL */
+	int64_t time;
+	unsigned tries; /* store_tlsrpt_dests: attempts so far */
+};
+typedef int (*store_tlsrpt_dest_cb)(const struct store_tlsrpt_dest *d, void *arg);
+
+/* store_tlsrpt_dest_set - record an attempt (tries goes up by one) */
+int store_tlsrpt_dest_set(struct store *st, const struct store_tlsrpt_dest *d,
+                          struct sx_err *err);
+/* store_tlsrpt_dests - the destinations recorded for domain's report
+ * beginning at begin, by uri */
+int store_tlsrpt_dests(struct store *st, const char *domain, int64_t begin,
+                       store_tlsrpt_dest_cb cb, void *arg, struct sx_err *err);
+/* store_tlsrpt_mark_reported - domain's unreported counters of the days
+ * in [begin, end) are reported by report_id */
+int store_tlsrpt_mark_reported(struct store *st, const char *domain, int64_t begin, int64_t end,
+                               const char *report_id, struct sx_err *err);
+
+/* store_tlsrpt_import_add - store a received report; 1 when the same
+ * org and report_id are already there (nothing stored), 0 stored */
+int store_tlsrpt_import_add(struct store *st, const struct store_tlsrpt_report *r,
+                            struct sx_err *err);
+
+enum store_tlsrpt_group {
+	STORE_TLSRPT_BY_ORG,     /* per policy domain, reporter and policy type */
+	STORE_TLSRPT_BY_FAILURE, /* per policy domain, result type and MX host */
+};
+
+struct store_tlsrpt_summary {
+	const char *policy_domain;
+	const char *org_name;    /* BY_ORG, else NULL */
+	const char *policy_type; /* BY_ORG, else NULL */
+	const char *result_type; /* BY_FAILURE, else NULL */
+	const char *receiving_mx_hostname; /* BY_FAILURE, else NULL; may be "" */
+	uint64_t reports;    /* distinct reports the line comes from */
+	uint64_t successful; /* BY_ORG */
+	uint64_t failed;
+};
+typedef int (*store_tlsrpt_summary_cb)(const struct store_tlsrpt_summary *s, void *arg);
+
+/* store_tlsrpt_summary - totals of the received reports whose range ends
+ * after since and begins before until; domain NULL: every domain; by
+ * domain, then volume */
+int store_tlsrpt_summary(struct store *st, const char *domain, int64_t since, int64_t until,
+                         enum store_tlsrpt_group group, store_tlsrpt_summary_cb cb, void *arg,
+                         struct sx_err *err);
+
 #endif

@@ -149,7 +149,81 @@ const struct store_sqlite_migration store_sqlite_migrations[] = {
 	  " fetched INTEGER NOT NULL,"
 	  " expires INTEGER NOT NULL);"
 	  "CREATE INDEX mtasts_policy_expires ON mtasts_policy(expires);" },
-	{ 4, "" },
+	{ 4,
+	  /* TLS-RPT as a sending MTA: session counters per UTC day and policy,
+	   * failure details per counter, what became of each report per rua */
+	  "CREATE TABLE tlsrpt_counter ("
+	  " id INTEGER PRIMARY KEY,"
+	  " day INTEGER NOT NULL,"
+	  " policy_domain TEXT NOT NULL,"
+	  " policy_type TEXT NOT NULL,"
+	  " policy_string TEXT NOT NULL DEFAULT '',"
+	  " mx_host TEXT NOT NULL DEFAULT '',"
+	  " successful INTEGER NOT NULL DEFAULT 0,"
+	  " failed INTEGER NOT NULL DEFAULT 0,"
+	  " report_id TEXT);"
+	  "CREATE UNIQUE INDEX tlsrpt_counter_unsent ON tlsrpt_counter(day, policy_domain,"
+	  " policy_type, policy_string, mx_host) WHERE report_id IS NULL;"
+	  "CREATE INDEX tlsrpt_counter_domain ON tlsrpt_counter(policy_domain, day);"
+	  "CREATE TABLE tlsrpt_failure ("
+	  " counter INTEGER NOT NULL REFERENCES tlsrpt_counter(id) ON DELETE CASCADE,"
+	  " result_type TEXT NOT NULL,"
+	  " sending_mta_ip TEXT NOT NULL DEFAULT '',"
+	  " receiving_mx_hostname TEXT NOT NULL DEFAULT '',"
+	  " receiving_mx_helo TEXT NOT NULL DEFAULT '',"
+	  " receiving_ip TEXT NOT NULL DEFAULT '',"
+	  " additional_information TEXT NOT NULL DEFAULT '',"
+	  " failure_reason_code TEXT NOT NULL DEFAULT '',"
+	  " count INTEGER NOT NULL,"
+	  " UNIQUE (counter, result_type, sending_mta_ip, receiving_mx_hostname,"
+	  " receiving_mx_helo, receiving_ip, additional_information, failure_reason_code));"
+	  "CREATE TABLE tlsrpt_dest ("
+	  " policy_domain TEXT NOT NULL,"
+	  " begin INTEGER NOT NULL,"
+	  " uri TEXT NOT NULL,"
+	  " report_id TEXT NOT NULL,"
+	  " status TEXT NOT NULL,"
+	  " note TEXT NOT NULL DEFAULT '',"
+	  " tries INTEGER NOT NULL DEFAULT 0,"
+	  " time INTEGER NOT NULL,"
+	  " PRIMARY KEY (policy_domain, begin, uri));"
+	  /* TLS-RPT as a policy domain: the reports others sent us */
+	  "CREATE TABLE tlsrpt_report ("
+	  " id INTEGER PRIMARY KEY,"
+	  " org_name TEXT NOT NULL,"
+	  " contact_info TEXT NOT NULL DEFAULT '',"
+	  " report_id TEXT NOT NULL,"
+	  " begin INTEGER NOT NULL,"
+	  " end INTEGER NOT NULL,"
+	  " source TEXT NOT NULL DEFAULT '',"
+	  " imported INTEGER NOT NULL,"
+	  " UNIQUE (org_name, report_id));"
+	  "CREATE INDEX tlsrpt_report_end ON tlsrpt_report(end);"
+	  "CREATE TABLE tlsrpt_report_policy ("
+	  " id INTEGER PRIMARY KEY,"
+	  " report INTEGER NOT NULL REFERENCES tlsrpt_report(id) ON DELETE CASCADE,"
+	  " policy_type TEXT NOT NULL,"
+	  " policy_domain TEXT NOT NULL DEFAULT '',"
+	  " policy_string TEXT NOT NULL DEFAULT '',"
+	  " mx_host TEXT NOT NULL DEFAULT '',"
+	  " successful INTEGER NOT NULL,"
+	  " failed INTEGER NOT NULL);"
+	  "CREATE INDEX tlsrpt_report_policy_report ON tlsrpt_report_policy(report);"
+	  "CREATE INDEX tlsrpt_report_policy_domain ON tlsrpt_report_policy(policy_domain);"
+	  "CREATE TABLE tlsrpt_report_failure ("
+	  " policy INTEGER NOT NULL REFERENCES tlsrpt_report_policy(id) ON DELETE CASCADE,"
+	  " result_type TEXT NOT NULL,"
+	  " sending_mta_ip TEXT NOT NULL DEFAULT '',"
+	  " receiving_mx_hostname TEXT NOT NULL DEFAULT '',"
+	  " receiving_mx_helo TEXT NOT NULL DEFAULT '',"
+	  " receiving_ip TEXT NOT NULL DEFAULT '',"
+	  " additional_information TEXT NOT NULL DEFAULT '',"
+	  " failure_reason_code TEXT NOT NULL DEFAULT '',"
+	  " count INTEGER NOT NULL);"
+	  "CREATE INDEX tlsrpt_report_failure_policy ON tlsrpt_report_failure(policy);" },
+	/* 5: the directory of edge blocking (and its change counter, bumped by
+	 * triggers so a gateway's cache knows when to reload), the outbound
+	 * spam counters per sender and clock hour, and the restricted senders */
 	{ 5, "" },
 };
 const size_t store_sqlite_nmigrations =
@@ -448,4 +522,12 @@ const struct store_ops store_sqlite_ops = {
 	.trace_messages = store_sqlite_trace_messages,
 	.trace_events = store_sqlite_trace_events,
 	.trace_expire = store_sqlite_trace_expire,
+	.tlsrpt_add = store_sqlite_tlsrpt_add,
+	.tlsrpt_pending = store_sqlite_tlsrpt_pending,
+	.tlsrpt_policies = store_sqlite_tlsrpt_policies,
+	.tlsrpt_dest_set = store_sqlite_tlsrpt_dest_set,
+	.tlsrpt_dests = store_sqlite_tlsrpt_dests,
+	.tlsrpt_mark_reported = store_sqlite_tlsrpt_mark_reported,
+	.tlsrpt_import_add = store_sqlite_tlsrpt_import_add,
+	.tlsrpt_summary = store_sqlite_tlsrpt_summary,
 };

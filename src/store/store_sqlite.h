@@ -90,4 +90,24 @@ int store_sqlite_trace_events(struct store *st, const char *key, store_trace_eve
 int store_sqlite_trace_expire(struct store *st, int64_t before, uint64_t *removed,
                               struct sx_err *err);
 
+/* store_sqlite_tlsrpt.c */
+int store_sqlite_tlsrpt_add(struct store *st, int64_t time, const struct store_tlsrpt_policy *p,
+                            const struct store_tlsrpt_failure *f, struct sx_err *err);
+int store_sqlite_tlsrpt_pending(struct store *st, const char *domain, int64_t since, int64_t until,
+                                store_tlsrpt_pending_cb cb, void *arg, struct sx_err *err);
+int store_sqlite_tlsrpt_policies(struct store *st, const char *domain, int64_t begin,
+                                 int64_t end, store_tlsrpt_policy_cb cb, void *arg,
+                                 struct sx_err *err);
+int store_sqlite_tlsrpt_dest_set(struct store *st, const struct store_tlsrpt_dest *d,
+                                 struct sx_err *err);
+int store_sqlite_tlsrpt_dests(struct store *st, const char *domain, int64_t begin,
+                              store_tlsrpt_dest_cb cb, void *arg, struct sx_err *err);
+int store_sqlite_tlsrpt_mark_reported(struct store *st, const char *domain, int64_t begin,
+                                      int64_t end, const char *report_id, struct sx_err *err);
+int store_sqlite_tlsrpt_import_add(struct store *st, const struct store_tlsrpt_report *r,
+                                   struct sx_err *err);
+int store_sqlite_tlsrpt_summary(struct store *st, const char *domain, int64_t since, int64_t until,
+                                enum store_tlsrpt_group group, store_tlsrpt_summary_cb cb,
+                                void *arg, struct sx_err *err);
+
 #endif
