@@ -1,0 +1,2 @@
+# -j 2 over every sample: the output is in input order
+smexop scan -c @CASES@/scan.yaml --dns-zone @DATA@/../../etc/demo.zone --now 1735725600 -j 2 --ip 127.0.0.23 --helo laptop.attacker.example @DATA@/../../samples/blocked-ip.eml @DATA@/../../samples/clean.eml @DATA@/../../samples/dmarc-quarantine.eml @DATA@/../../samples/spf-fail.eml @DATA@/../../samples/spoof-dmarc-reject.eml @DATA@/../../samples/unknown-recipient.eml
