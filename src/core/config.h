@@ -189,6 +189,15 @@ struct config_quarantine {
 	uint64_t retention_ms;
 };
 
+/* MTA-STS (RFC 8461) for direct delivery (transport/mtasts.h) */
+struct config_mta_sts {
+	bool enabled;
+	const char *ca_file; /* trust store for policy hosts; NULL: the system's */
+	uint64_t fetch_timeout_ms;
+	uint64_t port; /* policy host port: 443; tests change it */
+	uint64_t refresh_margin_ms;
+};
+
 struct config_dmarc_reports {
 	const char *org_name;
 	const char *email;
@@ -277,6 +286,7 @@ struct smexop_config {
 	struct config_delivery delivery;
 	struct config_quarantine quarantine;
 	struct config_dmarc_reports dmarc_reports;
+	struct config_mta_sts mta_sts;
 	struct config_dkim dkim;
 	struct config_connection_filter connection_filter;
 	struct config_reputation reputation;

@@ -742,6 +742,53 @@ static int dmarc_reports_finish(struct smexop_config *cfg, void *section, char *
 	return 0;
 }
 
+/* ---- mta_sts ---------------------------------------------------------- */
+
+static const struct config_entry mta_sts_entries[] = {
+	{ .name = "enabled",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_mta_sts, enabled),
+	  .def = "true",
+	  .doc = "Apply the MTA-STS policies of recipient domains when delivering to their MX "
+	         "hosts (DANE goes first where it applies); see docs/mta-sts.md." },
+	{ .name = "ca_file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_mta_sts, ca_file),
+	  .def_doc = "none (the system trust store)",
+	  .doc = "PEM file of the CAs trusted for policy hosts (mta-sts.<domain>)." },
+	{ .name = "fetch_timeout",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_mta_sts, fetch_timeout_ms),
+	  .def = "30s",
+	  .min = 1000,
+	  .max = 5 * 60 * 1000,
+	  .doc = "How long one policy fetch may take, from the address lookup to the last "
+	         "byte." },
+	{ .name = "port",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_mta_sts, port),
+	  .def = "443",
+	  .min = 1,
+	  .max = 65535,
+	  .doc = "The HTTPS port of policy hosts: 443 (RFC 8461); only tests change it." },
+	{ .name = "refresh_margin",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_mta_sts, refresh_margin_ms),
+	  .def = "1d",
+	  .min = 60 * 1000,
+	  .max = 31557600000ULL,
+	  .doc = "Cached policies that expire within this time are fetched again by the "
+	         "queue manager's refresh timer." },
+};
+
+static const struct config_schema mta_sts_schema = {
+	.name = "mta_sts",
+	.doc = "MTA-STS (RFC 8461): policy discovery, fetch and cache for direct delivery.",
+	.size = sizeof(struct config_mta_sts),
+	.entries = mta_sts_entries,
+	.nentries = N(mta_sts_entries),
+};
+
 static const struct config_entry dmarc_reports_entries[] = {
 	{ .name = "org_name",
 	  .type = CONFIG_STRING,
@@ -1249,6 +1296,7 @@ static const struct config_entry root_entries[] = {
 	SECTION(delivery, delivery_schema),
 	SECTION(quarantine, quarantine_schema),
 	SECTION(dmarc_reports, dmarc_reports_schema),
+	SECTION(mta_sts, mta_sts_schema),
 	SECTION(dkim, dkim_schema),
 	SECTION(connection_filter, connection_filter_schema),
 	SECTION(reputation, reputation_schema),
