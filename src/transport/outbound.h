@@ -73,6 +73,21 @@ struct outbound_options {
 	bool mta_sts;                /* use MTA-STS policies (cached in store) */
 	struct store *store;         /* MTA-STS cache and TLS-RPT results; may be NULL */
 	unsigned port;               /* direct delivery port; 0: 25 (tests change it) */
+	/* the connection cache: after a delivery the session stays open, idle,
+	 * for the next outbound_start to the same destination (same smart hosts
+	 * or domain, protocol, TLS mode and port), with RSET only when the
+	 * previous transaction did not end */
+	bool conn_cache_off;
+	unsigned conn_cache_idle_ms; /* how long an idle session is kept; 0: 5000 */
+	unsigned conn_cache_max;     /* idle sessions kept in all; 0: 32 */
+	unsigned conn_reuse_max;     /* messages per session; 0: 100 */
+	unsigned conn_reuse_time_ms; /* a session is not reused after this age; 0: 300000 */
+	/* tests and tools */
+	bool no_chunking;   /* never BDAT */
+	bool no_pipelining; /* one command at a time */
+	/* transcript - every SMTP command and reply line (smexop send -v); may be NULL */
+	void (*transcript)(void *arg, bool sent, const char *line, size_t len);
+	void *transcript_arg;
 };
 
 struct outbound_host {
@@ -138,5 +153,13 @@ struct outbound *outbound_free(struct outbound *ob);
  * with err (and no callback) when it cannot even start */
 int outbound_start(struct outbound *ob, const struct outbound_request *req, outbound_done_cb done,
                    void *arg, struct sx_err *err);
+
+/* outbound_close_idle - end every cached idle session (QUIT); the loop
+ * finishes them, outbound_free may follow at once */
+void outbound_close_idle(struct outbound *ob);
+/* outbound_idle - idle sessions in the cache */
+size_t outbound_idle(const struct outbound *ob);
+/* outbound_sessions - sessions not owned by a delivery: idle or closing */
+size_t outbound_sessions(const struct outbound *ob);
 
 #endif
