@@ -383,6 +383,7 @@ int cli_serve(int argc, char **argv)
 	smtp_server_config_init(&sv.sc, sv.cfg);
 	sv.sc.cert_file = sv.cfg->tls.cert_file;
 	sv.sc.key_file = sv.cfg->tls.key_file;
+	sv.sc.client_ca_file = sv.cfg->tls.client_ca_file;
 	if (serve_dns(&sv) < 0 || serve_state(&sv) < 0)
 		goto out;
 	memset(&deps, 0, sizeof(deps));

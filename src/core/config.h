@@ -129,6 +129,7 @@ struct config_listener {
 struct config_tls_cert {
 	const char *cert_file; /* PEM chain; NULL: no TLS */
 	const char *key_file;  /* PEM private key; NULL: in cert_file */
+	const char *client_ca_file; /* CAs for client certificates; NULL: none asked */
 };
 
 enum config_dkim_alg { CONFIG_DKIM_RSA, CONFIG_DKIM_ED25519, CONFIG_DKIM_DUAL };
@@ -269,6 +270,36 @@ struct config_directory {
 	const char *file;
 	const char *subaddress_separator; /* "" disables sub-addressing */
 	bool case_sensitive_local;
+	uint64_t store_refresh_ms;
+};
+
+enum config_connector_type { CONFIG_CONNECTOR_PARTNER, CONFIG_CONNECTOR_ON_PREMISES };
+
+/* one inbound connector (EOP's InboundConnector): a partner or our own
+ * mail servers, known by IP range or TLS certificate name */
+struct config_inbound_connector {
+	const char *name;
+	int type; /* enum config_connector_type */
+	bool enabled;
+	CONFIG_LIST(const char *) sender_ip_ranges; /* "ADDR[/PREFIX]" */
+	CONFIG_LIST(const char *) tls_cert_names;   /* "mail.example.com", "*.example.com" */
+	bool require_tls;
+	bool trusted;
+	bool relay;
+};
+
+enum config_outbound_action {
+	CONFIG_OUTBOUND_BLOCK_TODAY,
+	CONFIG_OUTBOUND_RESTRICT,
+	CONFIG_OUTBOUND_ALERT,
+};
+
+/* the outbound spam policy (EOP's HostedOutboundSpamFilterPolicy) */
+struct config_outbound_spam {
+	uint64_t external_per_hour;
+	uint64_t internal_per_hour;
+	uint64_t per_day;
+	int action; /* enum config_outbound_action */
 };
 
 struct arena;
@@ -292,7 +323,9 @@ struct smexop_config {
 	struct config_reputation reputation;
 	CONFIG_LIST(struct config_accepted_domain) accepted_domains;
 	struct config_directory directory;
+	CONFIG_LIST(struct config_inbound_connector) inbound_connectors;
 	struct config_anti_phishing anti_phishing;
+	struct config_outbound_spam outbound_spam;
 
 	struct arena *arena; /* owns everything above */
 };

@@ -396,6 +396,14 @@ static const struct config_entry tls_entries[] = {
 	  .def_doc = "tls.cert_file (a PEM file holding both)",
 	  .doc = "The PEM private key of that certificate (mode 0600; read before privileges "
 	         "are dropped)." },
+	{ .name = "client_ca_file",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_tls_cert, client_ca_file),
+	  .def_doc = "none (no client certificate is asked for)",
+	  .doc = "PEM CA certificates: during TLS the server asks for an optional client "
+	         "certificate and verifies it against these, so inbound connectors can match "
+	         "tls_cert_names. A client without one, or with one that does not verify, goes "
+	         "on as plain Internet mail." },
 };
 
 static const struct config_schema tls_schema = {
@@ -1208,6 +1216,14 @@ static const struct config_entry directory_entries[] = {
 	  .def = "false",
 	  .doc = "Compare local parts case-sensitively (RFC 5321 allows it; almost no mailbox "
 	         "server does it). Domains are always case-insensitive." },
+	{ .name = "store_refresh",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_directory, store_refresh_ms),
+	  .def = "5s",
+	  .max = 3600 * 1000,
+	  .doc = "The store also holds recipients (`smexop directory add|remove|import`); a "
+	         "running gateway checks the table's change counter this often (one row read; "
+	         "0: at every RCPT) and reloads its in-memory copy when it changed." },
 };
 
 static const struct config_schema directory_schema = {
@@ -1269,6 +1285,166 @@ static const struct config_schema anti_phishing_schema = {
 	.nentries = N(anti_phishing_entries),
 };
 
+/* ---- inbound connectors and the outbound spam policy ------------------ */
+
+static const char *const connector_types[] = { "partner", "on_premises", NULL };
+
+/* connector_cert_name_ok - a DNS name, or "*." followed by one */
+static bool connector_cert_name_ok(const char *s)
+{
+	if (s[0] == '*' && s[1] == '.')
+		s += 2;
+	return dns_name_check(s) == 0 && strchr(s, '*') == NULL;
+}
+
+static int connector_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_inbound_connector *c = section;
+	size_t i;
+
+	(void)cfg;
+	if (c->name == NULL) {
+		snprintf(msg, msgsize, "name is required");
+		return -1;
+	}
+	if (c->sender_ip_ranges.n == 0 && c->tls_cert_names.n == 0) {
+		snprintf(msg, msgsize,
+		         "connector %s: sender_ip_ranges or tls_cert_names is required (it "
+		         "would match nobody)",
+		         c->name);
+		return -1;
+	}
+	if (filter_cidr_list_ok(c->sender_ip_ranges.v, c->sender_ip_ranges.n, "sender_ip_ranges",
+	                        msg, msgsize) < 0)
+		return -1;
+	for (i = 0; i < c->tls_cert_names.n; i++) {
+		if (!connector_cert_name_ok(c->tls_cert_names.v[i])) {
+			snprintf(msg, msgsize,
+			         "tls_cert_names[%zu]: '%.60s' is not a host name or *.domain", i,
+			         c->tls_cert_names.v[i]);
+			return -1;
+		}
+		str_lower_inplace((char *)c->tls_cert_names.v[i]);
+	}
+	return 0;
+}
+
+static const struct config_entry connector_name_item = {
+	.name = "name",
+	.type = CONFIG_STRING,
+	.min = 1,
+	.max = 253,
+};
+
+static const struct config_entry connector_entries[] = {
+	{ .name = "name",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_inbound_connector, name),
+	  .def_doc = "required",
+	  .min = 1,
+	  .max = 64,
+	  .doc = "The connector's name, in logs, the trace and the spool's G record." },
+	{ .name = "type",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_inbound_connector, type),
+	  .def = "partner",
+	  .words = connector_types,
+	  .doc = "partner (another organisation) or on_premises (your own mail servers); "
+	         "informational, the settings below decide." },
+	{ .name = "enabled",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_inbound_connector, enabled),
+	  .def = "true",
+	  .doc = "A disabled connector matches nobody." },
+	{ .name = "sender_ip_ranges",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_inbound_connector, sender_ip_ranges),
+	  .def = "[]",
+	  .max = 10000,
+	  .item = &filter_ip_item,
+	  .doc = "Client addresses, \"ADDR[/PREFIX] [label]\": with no tls_cert_names the "
+	         "connector matches at connect; with both, both must match (after STARTTLS)." },
+	{ .name = "tls_cert_names",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_inbound_connector, tls_cert_names),
+	  .def = "[]",
+	  .max = 100,
+	  .item = &connector_name_item,
+	  .doc = "Names of the client certificate (subject CN or a DNS subjectAltName, verified "
+	         "against tls.client_ca_file); \"*.example.com\" matches one label. Matched "
+	         "after STARTTLS." },
+	{ .name = "require_tls",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_inbound_connector, require_tls),
+	  .def = "false",
+	  .doc = "Mail through this connector must use TLS: MAIL FROM before STARTTLS gets `530 "
+	         "5.7.0 Must issue a STARTTLS command first` (RFC 3207)." },
+	{ .name = "trusted",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_inbound_connector, trusted),
+	  .def = "false",
+	  .doc = "Skip the inbound filters (IP block list, reputation, edge blocking, "
+	         "authentication verdicts, spoof actions) as EOP does for on-premises mail." },
+	{ .name = "relay",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_inbound_connector, relay),
+	  .def = "false",
+	  .doc = "May send to domains that are not accepted: that mail is outbound (DKIM-signed, "
+	         "counted against outbound_spam). Without it such a recipient gets `550 5.7.54 "
+	         "SMTP; Unable to relay recipient in non-accepted domain`." },
+};
+
+static const struct config_schema connector_schema = {
+	.name = "inbound_connector",
+	.doc = "one inbound connector",
+	.size = sizeof(struct config_inbound_connector),
+	.entries = connector_entries,
+	.nentries = N(connector_entries),
+	.finish = connector_finish,
+};
+
+static const char *const outbound_action_words[] = { "block_today", "restrict", "alert", NULL };
+
+static const struct config_entry outbound_spam_entries[] = {
+	{ .name = "external_per_hour",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_outbound_spam, external_per_hour),
+	  .def = "500",
+	  .max = 10000000,
+	  .doc = "Recipients outside the accepted domains one sender may send to per clock hour "
+	         "(EOP Standard: 500; Strict: 400); 0: no limit." },
+	{ .name = "internal_per_hour",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_outbound_spam, internal_per_hour),
+	  .def = "1000",
+	  .max = 10000000,
+	  .doc = "Recipients in the accepted domains per clock hour, counted for mail from "
+	         "relay connectors (EOP Standard: 1000; Strict: 800); 0: no limit." },
+	{ .name = "per_day",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_outbound_spam, per_day),
+	  .def = "1000",
+	  .max = 10000000,
+	  .doc = "All recipients per UTC day (EOP Standard: 1000; Strict: 800); 0: no limit." },
+	{ .name = "action",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_outbound_spam, action),
+	  .def = "block_today",
+	  .words = outbound_action_words,
+	  .doc = "When a limit is exceeded: block_today (EOP's default BlockUserForToday: "
+	         "refused until the next UTC day), restrict (BlockUser: refused until `smexop "
+	         "restricted release`), alert (log, trace and an alert line; mail goes on). "
+	         "Blocked senders get `550 5.1.8 Access denied, bad outbound sender`." },
+};
+
+static const struct config_schema outbound_spam_schema = {
+	.name = "outbound_spam",
+	.doc = "Outbound spam policy: recipient limits per sender for mail from relay connectors.",
+	.size = sizeof(struct config_outbound_spam),
+	.entries = outbound_spam_entries,
+	.nentries = N(outbound_spam_entries),
+};
+
 /* ---- the root ------------------------------------------------------- */
 
 #define SECTION(member, schema)                                                                    \
@@ -1308,9 +1484,20 @@ static const struct config_entry root_entries[] = {
 	  .child = &accepted_domain_schema,
 	  .unique = "domain",
 	  .doc = "The domains this gateway receives mail for (EOP's accepted domains); mail "
-	         "to any other domain needs relay rights, else `550 5.7.1 Relaying denied`." },
+	         "to any other domain needs relay rights, else `550 5.7.54 SMTP; Unable to relay "
+	         "recipient in non-accepted domain` (EOP's reply)." },
 	SECTION(directory, directory_schema),
 	SECTION(anti_phishing, anti_phishing_schema),
+	{ .name = "inbound_connectors",
+	  .type = CONFIG_OBJLIST,
+	  .offset = offsetof(struct smexop_config, inbound_connectors),
+	  .def = "[]",
+	  .max = 1000,
+	  .child = &connector_schema,
+	  .unique = "name",
+	  .doc = "Inbound connectors (EOP's): partners and your own servers, matched by IP range "
+	         "and/or TLS certificate name; see docs/connectors.md." },
+	SECTION(outbound_spam, outbound_spam_schema),
 };
 
 const struct config_schema config_schema_root = {

@@ -381,6 +381,105 @@ size_t directory_count(const struct directory *d)
 	return d == NULL || d->count == NULL ? 0 : d->count(d->ctx);
 }
 
+int directory_foreach(const struct directory *d,
+                      int (*cb)(const char *key, const char *target, void *arg), void *arg)
+{
+	const struct dfile *f;
+	size_t i;
+	int rc;
+
+	if (d == NULL || d->ops != &dfile_ops || cb == NULL)
+		return 0;
+	f = d->ctx;
+	for (i = 0; i <= f->mask; i++)
+		if (f->slots[i].key != NULL &&
+		    (rc = cb(f->slots[i].key, f->slots[i].target, arg)) != 0)
+			return rc;
+	return 0;
+}
+
+/* ---- the union backend ------------------------------------------------ */
+
+struct dunion {
+	struct directory *member[DIRECTORY_UNION_MAX];
+};
+
+static enum directory_status dunion_lookup(void *ctx, const char *key, const char **target)
+{
+	struct dunion *u = ctx;
+	enum directory_status st = DIRECTORY_NOT_FOUND, r;
+	size_t i;
+
+	for (i = 0; i < DIRECTORY_UNION_MAX; i++) {
+		const struct directory *d = u->member[i];
+
+		if (d == NULL)
+			continue;
+		r = d->ops->lookup(d->ctx, key, target);
+		if (r == DIRECTORY_FOUND)
+			return r;
+		if (r == DIRECTORY_TEMPFAIL)
+			st = r;
+	}
+	return st;
+}
+
+static void dunion_free(void *ctx)
+{
+	struct dunion *u = ctx;
+	size_t i;
+
+	if (u == NULL)
+		return;
+	for (i = 0; i < DIRECTORY_UNION_MAX; i++)
+		directory_free(u->member[i]);
+	free(u);
+}
+
+static const struct directory_ops dunion_ops = {
+	.lookup = dunion_lookup,
+	.free = dunion_free,
+};
+
+struct directory *directory_union_new(const char *sep, bool case_sensitive)
+{
+	struct dunion *u = calloc(1, sizeof(*u));
+	struct directory *d;
+
+	if (u == NULL)
+		return NULL;
+	d = directory_new(&dunion_ops, u, sep, case_sensitive);
+	if (d == NULL)
+		free(u);
+	return d;
+}
+
+int directory_union_set(struct directory *u, size_t i, struct directory *d)
+{
+	struct dunion *du;
+
+	if (u == NULL || u->ops != &dunion_ops || i >= DIRECTORY_UNION_MAX)
+		return -1;
+	du = u->ctx;
+	directory_free(du->member[i]);
+	du->member[i] = d;
+	return 0;
+}
+
+bool directory_union_active(const struct directory *u)
+{
+	const struct dunion *du;
+	size_t i;
+
+	if (u == NULL || u->ops != &dunion_ops)
+		return false;
+	du = u->ctx;
+	for (i = 0; i < DIRECTORY_UNION_MAX; i++)
+		if (du->member[i] != NULL)
+			return true;
+	return false;
+}
+
 /* ---- the stage 2 verdict -------------------------------------------- */
 
 static void edge_set(struct edge_result *out, enum edge_verdict v, enum edge_reason r,
@@ -410,8 +509,9 @@ void directory_edge_check(const struct domains *domains, const struct directory 
 		if (relay_allowed)
 			edge_set(out, EDGE_ACCEPT, EDGE_R_RELAY, NULL);
 		else
-			edge_set(out, EDGE_REJECT, EDGE_R_RELAY_DENIED,
-			         "550 5.7.1 Relaying denied");
+			edge_set(
+			    out, EDGE_REJECT, EDGE_R_RELAY_DENIED,
+			    "550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain");
 		return;
 	}
 	if (dir != NULL) {

@@ -35,7 +35,7 @@
  *   authoritative, unknown recipient:
  *       550 5.4.1 Recipient address rejected: Access denied
  *   domain not accepted, sender without relay rights:
- *       550 5.7.1 Relaying denied
+ *       550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain
  *   directory backend failure (store down):
  *       451 4.3.0 Directory lookup failed, try again later
  *   not an address:
@@ -91,6 +91,26 @@ struct directory *directory_load_file(const char *path, const char *sep, bool ca
 struct directory *directory_from_config(const struct config_directory *c, struct sx_err *err);
 /* directory_count - entries of a file backend (0 for others) */
 size_t directory_count(const struct directory *d);
+/* directory_foreach - every entry of a file backend as loaded (key
+ * normalised, target NULL when the entry is an address of its own), in no
+ * particular order; stops at and returns the first non-zero cb result */
+int directory_foreach(const struct directory *d,
+                      int (*cb)(const char *key, const char *target, void *arg), void *arg);
+
+/*
+ * The union backend: up to DIRECTORY_UNION_MAX member directories (the
+ * file, the store's table) asked in order; the first that finds the
+ * address wins, a member that cannot answer makes a miss a TEMPFAIL.
+ * Members are replaced while the union is in use (a refreshed store
+ * cache); all must share the union's separator and case rule.
+ */
+#define DIRECTORY_UNION_MAX 4
+struct directory *directory_union_new(const char *sep, bool case_sensitive);
+/* directory_union_set - member i becomes d (owned by the union; the old
+ * member is freed; NULL empties the slot); 0 or -1 (bad i) */
+int directory_union_set(struct directory *u, size_t i, struct directory *d);
+/* directory_union_active - the union has a member (else: no directory) */
+bool directory_union_active(const struct directory *u);
 
 struct directory_result {
 	enum directory_status status;

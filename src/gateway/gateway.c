@@ -14,6 +14,7 @@
 #include "core/workpool.h"
 #include "pipeline/headers.h"
 #include "pipeline/stage.h"
+#include "smtp/smtp_reply.h"
 #include "transport/msgtrace.h"
 #include "transport/quarantine.h"
 #include "transport/spool.h"
@@ -82,7 +83,8 @@ struct gw_session {
 	struct spool_tx *tx;
 	smtp_done_fn done;
 	void *session;
-	bool tx_used; /* m has a MAIL FROM: the next MAIL starts a new msg */
+	bool tx_used;     /* m has a MAIL FROM: the next MAIL starts a new msg */
+	bool tls_pending; /* TLS came up while the connect stages still ran */
 	/* a queue commit running on the work pool: the session outlives a
 	 * close until it is back (the threads use tx and env) */
 	bool committing, closed;
@@ -135,10 +137,16 @@ static int gw_tx_fresh(struct gw_session *s)
 	return s->m != NULL ? 0 : -1;
 }
 
+static void gw_tls_run(struct gw_session *s);
+
 static void gw_connect_done(struct msg *m, void *arg)
 {
 	struct gw_session *s = arg;
 	const struct msg_reply *r = &m->verdict.reply;
+
+	if (s->tls_pending && m->verdict.action != MSG_ACTION_REJECT &&
+	    m->verdict.action != MSG_ACTION_TEMPFAIL)
+		gw_tls_run(s); /* implicit TLS: the certificate's connector, now */
 
 	if (m->verdict.action == MSG_ACTION_REJECT || m->verdict.action == MSG_ACTION_TEMPFAIL) {
 		/* refused before the greeting: RFC 5321 3.1 allows 554; EOP
@@ -205,6 +213,7 @@ static void gw_tls(void *h, const struct smtp_tls_info *tls)
 {
 	struct gw_session *s = h;
 	struct msg_tls *t;
+	size_t i;
 
 	if (s == NULL || tls == NULL)
 		return;
@@ -215,6 +224,61 @@ static void gw_tls(void *h, const struct smtp_tls_info *tls)
 	t->peer_subject =
 	    tls->peer_subject != NULL ? arena_strdup(s->arena, tls->peer_subject) : NULL;
 	t->peer_verified = tls->peer_verified;
+	t->npeer_names = 0;
+	t->peer_names = tls->npeer_names > 0
+	                    ? arena_array(s->arena, tls->npeer_names, sizeof(*t->peer_names))
+	                    : NULL;
+	for (i = 0; t->peer_names != NULL && i < tls->npeer_names; i++)
+		if ((t->peer_names[t->npeer_names] = arena_strdup(s->arena, tls->peer_names[i])) !=
+		    NULL)
+			t->npeer_names++;
+	gw_tls_run(s);
+}
+
+static void gw_tls_done(struct msg *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+}
+
+/* gw_tls_run - the TLS event: the connection stage matches connectors by
+ * certificate (synchronous: no stage suspends on it) */
+static void gw_tls_run(struct gw_session *s)
+{
+	if (s->m == NULL)
+		return;
+	if (runner_busy(s->m)) { /* implicit TLS before the connect stages are done */
+		s->tls_pending = true;
+		return;
+	}
+	s->tls_pending = false;
+	if (runner_run(s->gen->runner, s->m, STAGE_EV_TLS, gw_tls_done, s) < 0)
+		msg_conn_log(s->conn, LOG_LEVEL_WARN, "gateway", "event=tls-stage-failed");
+}
+
+/* gw_refuse_mail - a connector that requires TLS, before STARTTLS:
+ * RFC 3207's 530, traced under the session id */
+static void gw_refuse_mail(struct gw_session *s, const char *sender)
+{
+	const struct smtp_reply_def *r = smtp_reply_get(SMTP_R_TLS_REQUIRED);
+	struct store_trace_event ev;
+	char sid[17], reply[200];
+
+	snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)s->conn->session_id);
+	snprintf(reply, sizeof(reply), "%u %s %s", r->code, r->enhanced, r->text);
+	msg_conn_log(s->conn, LOG_LEVEL_INFO, "mail",
+	             "event=refused reason=require_tls connector=%s", s->conn->connector);
+	memset(&ev, 0, sizeof(ev));
+	ev.time = pipeline_now(&s->gen->env);
+	ev.kind = STORE_TRACE_REJECTED;
+	ev.session_id = sid;
+	ev.sender = sender;
+	ev.client_ip = s->conn->ip_text;
+	ev.verdict = "reject";
+	ev.reasons = "require_tls";
+	ev.detail = reply;
+	msgtrace_event(s->gw->deps.store, &ev);
+	gw_answer(s, r->code, r->enhanced, r->text, false);
 }
 
 static void gw_mail(void *h, const char *sender, const struct smtp_mail_params *p,
@@ -228,6 +292,10 @@ static void gw_mail(void *h, const char *sender, const struct smtp_mail_params *
 	}
 	s->done = done;
 	s->session = session;
+	if (s->conn->require_tls && !s->conn->tls.active) {
+		gw_refuse_mail(s, sender);
+		return;
+	}
 	if ((s->tx_used || s->m == NULL || runner_busy(s->m)) && gw_tx_fresh(s) < 0) {
 		gw_answer_tempfail(s);
 		return;
@@ -379,6 +447,8 @@ static int gw_envelope(struct gw_session *s, struct spool_envelope *env)
 	env->client_ip = m->conn->ip_text;
 	env->helo = m->conn->helo != NULL ? m->conn->helo : "";
 	env->ptr = m->conn->ptr != NULL ? m->conn->ptr : "";
+	env->direction = m->outbound ? SPOOL_OUTBOUND : SPOOL_INBOUND;
+	env->connector = m->conn->connector != NULL ? m->conn->connector : "";
 	snprintf(verdict, sizeof(verdict),
 	         "action=%s scl=%d sfv=%s cat=%s ipv=%s compauth=%s reason=%03u dmarc=%s msg=%s",
 	         msg_action_name(v->action), v->scl, msg_sfv_name(v->sfv),

@@ -65,6 +65,8 @@ struct msg_tls {
 	const char *cipher;
 	const char *peer_subject;
 	bool peer_verified;
+	const char **peer_names; /* verified client certificate: CN and DNS SANs */
+	size_t npeer_names;
 };
 
 struct msg_conn {
@@ -75,10 +77,14 @@ struct msg_conn {
 	unsigned port;
 	const char *local_text; /* our address, text form */
 	unsigned local_port;
-	const char *listener;  /* the listener's name, or NULL */
-	const char *connector; /* the inbound connector matched, or NULL */
-	const char *ptr;       /* forward-confirmed reverse name, or NULL */
-	const char *helo;      /* as given, or NULL before HELO/EHLO */
+	const char *listener;     /* the listener's name, or NULL */
+	const char *connector;    /* the inbound connector matched, or NULL */
+	const char *connector_by; /* "ip" or "cert": how it matched */
+	bool require_tls;         /* the connector's settings (false without one) */
+	bool trusted;
+	bool relay;
+	const char *ptr;  /* forward-confirmed reverse name, or NULL */
+	const char *helo; /* as given, or NULL before HELO/EHLO */
 	bool esmtp;
 	struct msg_tls tls;
 	enum msg_ipv ipv;
@@ -206,6 +212,8 @@ struct msg {
 	uint64_t size_param;
 	bool smtputf8, body_8bit;
 	const char *dsn_ret, *dsn_envid;
+	bool outbound;      /* relayed to domains that are not accepted (connector with relay) */
+	bool direction_set; /* the first accepted recipient chose inbound or outbound */
 	struct msg_rcpt *rcpts;
 	size_t nrcpts, rcpts_cap;
 	/* the message as received (a view of the caller's buffer) */

@@ -27,7 +27,7 @@ struct runner {
 };
 
 const struct stage_ops *const runner_default_stages[] = {
-	&stage_connection_ops, &stage_envelope_ops, &stage_parse_ops,
+	&stage_connection_ops, &stage_envelope_ops, &stage_parse_ops, &stage_outbound_ops,
 	&stage_auth_ops,       &stage_action_ops,   &stage_trace_ops,
 };
 const size_t runner_ndefault = sizeof(runner_default_stages) / sizeof(runner_default_stages[0]);

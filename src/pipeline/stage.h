@@ -65,6 +65,7 @@ enum stage_event {
 	STAGE_EV_CONNECT = 1u << 0, /* before the greeting */
 	STAGE_EV_RCPT = 1u << 1,    /* one RCPT TO: the last recipient of m */
 	STAGE_EV_EOM = 1u << 2,     /* the end of data: the whole message */
+	STAGE_EV_TLS = 1u << 3,     /* TLS is up (STARTTLS or implicit): connection data only */
 };
 
 enum stage_result {
@@ -113,6 +114,7 @@ void **stage_slot(struct stage *st, struct msg *m);
 extern const struct stage_ops stage_connection_ops;
 extern const struct stage_ops stage_envelope_ops;
 extern const struct stage_ops stage_parse_ops;
+extern const struct stage_ops stage_outbound_ops;
 extern const struct stage_ops stage_auth_ops;
 extern const struct stage_ops stage_action_ops;
 extern const struct stage_ops stage_trace_ops;

@@ -67,6 +67,16 @@ void stage_action_decide(const struct stage_action_policy *p, struct msg *m)
 
 	if (v->action == MSG_ACTION_REJECT || v->action == MSG_ACTION_TEMPFAIL)
 		return;
+	if (m->conn->trusted) {
+		/* EOP treats mail from a trusted (on-premises) connector as the
+		 * organisation's own: no spam or spoof action */
+		v->scl = -1;
+		v->sfv = MSG_SFV_SKN;
+		v->action = MSG_ACTION_DELIVER;
+		v->action_why = "trusted_connector";
+		msg_reason_add(m, "TRUSTED_CONNECTOR", 0);
+		return;
+	}
 	if (m->conn->ipv == MSG_IPV_CAL) {
 		v->scl = -1;
 		v->sfv = MSG_SFV_SKN;

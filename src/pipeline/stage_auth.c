@@ -113,6 +113,8 @@ static enum stage_result stage_auth_run(struct stage *st, struct msg *m, enum st
 	const struct smexop_config *cfg = st->env->cfg;
 
 	(void)ev;
+	if (m->conn->trusted)
+		return STAGE_CONTINUE; /* a trusted connector's mail: no inbound verdicts */
 	if (am != NULL && am->done) {
 		stage_auth_verdict(m, am->result);
 		return STAGE_CONTINUE;

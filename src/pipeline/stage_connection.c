@@ -13,6 +13,15 @@
  * The per-IP connection count taken here is given back when the
  * connection arena is freed (a cleanup on it), so a session that ends in
  * any way releases its slot.  Allowed sources skip the reputation block.
+ *
+ * Inbound connectors (filter/connector): one matched by IP is known here
+ * at connect, one matched by a client certificate at the TLS event
+ * (after STARTTLS, if none matched at connect).  The match is written
+ * into the connection data (name, require_tls, trusted, relay) for the
+ * later stages and the gateway.  A trusted connector matched at connect
+ * skips the connection filter and the reputation block, as EOP does for
+ * on-premises mail; one matched by certificate comes too late for that
+ * (the client already passed them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +33,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "filter/connection.h"
+#include "filter/connector.h"
 #include "filter/dnsbl.h"
 #include "pipeline/stage.h"
 
@@ -35,6 +45,7 @@ struct stage_connection_state {
 	bool rep_active;          /* it has a zone or a local entry to look at */
 	struct conn_tracker *tracker;
 	struct conn_counter counter;
+	struct connectors *connectors;
 };
 
 /* the reputation check of one connection (in the message's arena) */
@@ -93,10 +104,18 @@ static int stage_connection_init(const struct pipeline_env *env, void **state, s
 		s->rep_active = dnsbl_policy_zones(s->rep, &zones) > 0 ||
 		                iplist_count(dnsbl_policy_block(s->rep)) > 0;
 	}
+	s->connectors = connectors_from_config(cfg, stage_connection_warn, NULL, err);
+	if (s->connectors == NULL) {
+		conn_filter_free(s->filter);
+		dnsbl_policy_free(s->rep);
+		free(s);
+		return -1;
+	}
 	if (cfg != NULL && (cfg->connection_filter.max_connections_per_ip > 0 ||
 	                    cfg->connection_filter.max_connection_rate > 0)) {
 		s->tracker = conn_tracker_new(STAGE_CONNECTION_KEYS);
 		if (s->tracker == NULL) {
+			connectors_free(s->connectors);
 			conn_filter_free(s->filter);
 			dnsbl_policy_free(s->rep);
 			free(s);
@@ -121,6 +140,7 @@ static void stage_connection_deinit(void *state)
 	conn_filter_free(s->filter);
 	dnsbl_policy_free(s->rep);
 	conn_tracker_free(s->tracker);
+	connectors_free(s->connectors);
 	free(s);
 }
 
@@ -188,6 +208,32 @@ static enum stage_result stage_connection_rep_result(struct msg *m, const struct
 	return STAGE_DONE;
 }
 
+/* stage_connection_use - the connection goes through connector k */
+static void stage_connection_use(struct msg_conn *c, const struct connector *k, const char *by)
+{
+	c->connector = k->name; /* the generation's configuration outlives the session's use */
+	c->connector_by = by;
+	c->require_tls = k->require_tls;
+	c->trusted = k->trusted;
+	c->relay = k->relay;
+}
+
+/* stage_connection_tls - TLS is up: a connector by certificate name */
+static enum stage_result stage_connection_tls(struct stage_connection_state *s, struct msg *m)
+{
+	struct msg_conn *c = m->conn;
+	const struct connector *k;
+
+	if (c->connector != NULL || !c->tls.active || !c->tls.peer_verified ||
+	    c->tls.npeer_names == 0)
+		return STAGE_CONTINUE;
+	k = connectors_match_cert(s->connectors, &c->ip, (const char *const *)c->tls.peer_names,
+	                          c->tls.npeer_names);
+	if (k != NULL)
+		stage_connection_use(c, k, "cert");
+	return STAGE_CONTINUE;
+}
+
 static enum stage_result stage_connection_run(struct stage *st, struct msg *m, enum stage_event ev)
 {
 	struct stage_connection_state *s = st->state;
@@ -195,10 +241,18 @@ static enum stage_result stage_connection_run(struct stage *st, struct msg *m, e
 	struct stage_connection_rep *rp = *slot;
 	struct stage_connection_slot *cs;
 	struct msg_conn *c = m->conn;
+	const struct connector *k;
 
-	(void)ev;
+	if (ev == STAGE_EV_TLS)
+		return stage_connection_tls(s, m);
 	if (rp != NULL)
 		return rp->done ? stage_connection_rep_result(m, rp->outcome) : STAGE_SUSPEND;
+	k = connectors_match_ip(s->connectors, &c->ip);
+	if (k != NULL) {
+		stage_connection_use(c, k, "ip");
+		if (k->trusted)
+			return STAGE_CONTINUE; /* on-premises: no IP lists, no reputation */
+	}
 	/* the count lives as long as the connection: its own arena */
 	cs = arena_zalloc(c->arena, sizeof(*cs));
 	if (cs == NULL)
@@ -251,7 +305,8 @@ static void stage_connection_clear(struct stage *st, struct msg *m)
 
 const struct stage_ops stage_connection_ops = {
 	.name = "connection",
-	.events = STAGE_EV_CONNECT,
+	.events = STAGE_EV_CONNECT | STAGE_EV_TLS,
+	.repeat = true, /* connect, then again when TLS is up */
 	.init = stage_connection_init,
 	.deinit = stage_connection_deinit,
 	.run = stage_connection_run,

@@ -33,11 +33,25 @@ static void stage_trace_connect(const struct msg *m)
 	char ptr[TRACE_VALUE_MAX], listener[TRACE_VALUE_MAX];
 
 	msg_conn_log(c, LOG_LEVEL_INFO, "connect",
-	             "ip=%s port=%u ptr=%s listener=%s ipv=%s result=%s reason=%s", c->ip_text,
-	             c->port, q(ptr, sizeof(ptr), c->ptr),
+	             "ip=%s port=%u ptr=%s listener=%s ipv=%s result=%s reason=%s connector=%s",
+	             c->ip_text, c->port, q(ptr, sizeof(ptr), c->ptr),
 	             q(listener, sizeof(listener), c->listener), msg_ipv_name(c->ipv),
-	             c->ip_blocked ? "reject" : "accept",
-	             c->block_why != NULL ? c->block_why : "-");
+	             c->ip_blocked ? "reject" : "accept", c->block_why != NULL ? c->block_why : "-",
+	             c->connector != NULL ? c->connector : "-");
+}
+
+/* stage_trace_tls - TLS is up: the client certificate and the connector */
+static void stage_trace_tls(const struct msg *m)
+{
+	const struct msg_conn *c = m->conn;
+	char subject[TRACE_VALUE_MAX], name[TRACE_VALUE_MAX];
+
+	msg_conn_log(c, LOG_LEVEL_INFO, "tls",
+	             "version=%s peer=%s verified=%d connector=%s by=%s trusted=%d relay=%d",
+	             c->tls.version != NULL ? c->tls.version : "-",
+	             q(subject, sizeof(subject), c->tls.peer_subject), c->tls.peer_verified,
+	             q(name, sizeof(name), c->connector),
+	             c->connector_by != NULL ? c->connector_by : "-", c->trusted, c->relay);
 }
 
 static void stage_trace_rcpt(const struct msg *m)
@@ -71,7 +85,7 @@ static void stage_trace_message(const struct msg *m)
 	msg_log(m, LOG_LEVEL_INFO, "message",
 	        "from=%s rcpts=%zu size=%zu message_id=%s subject=%s action=%s scl=%d sfv=%s "
 	        "cat=%s ipv=%s compauth=%s reason=%03u dmarc=%s policy=%s why=%s reasons=%s "
-	        "reply=%u",
+	        "reply=%u direction=%s connector=%s",
 	        q(from, sizeof(from), m->sender), msg_rcpt_accepted(m), m->len,
 	        q(mid, sizeof(mid), m->hdr.message_id), q(subj, sizeof(subj), m->hdr.subject),
 	        msg_action_name(v->action), v->scl, msg_sfv_name(v->sfv),
@@ -79,7 +93,8 @@ static void stage_trace_message(const struct msg *m)
 	        v->compauth != NULL ? v->compauth : "-", v->compauth_reason,
 	        v->dmarc != NULL ? v->dmarc : "-", v->dmarc_policy != NULL ? v->dmarc_policy : "-",
 	        v->action_why != NULL ? v->action_why : "-", reasons[0] != '\0' ? reasons : "-",
-	        v->reply.code);
+	        v->reply.code, m->outbound ? "outbound" : "inbound",
+	        m->conn->connector != NULL ? m->conn->connector : "-");
 }
 
 static enum stage_result stage_trace_run(struct stage *st, struct msg *m, enum stage_event ev)
@@ -95,13 +110,16 @@ static enum stage_result stage_trace_run(struct stage *st, struct msg *m, enum s
 	case STAGE_EV_EOM:
 		stage_trace_message(m);
 		break;
+	case STAGE_EV_TLS:
+		stage_trace_tls(m);
+		break;
 	}
 	return STAGE_CONTINUE;
 }
 
 const struct stage_ops stage_trace_ops = {
 	.name = "trace",
-	.events = STAGE_EV_CONNECT | STAGE_EV_RCPT | STAGE_EV_EOM,
+	.events = STAGE_EV_CONNECT | STAGE_EV_RCPT | STAGE_EV_EOM | STAGE_EV_TLS,
 	.repeat = true,
 	.final = true,
 	.run = stage_trace_run,

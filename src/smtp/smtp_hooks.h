@@ -58,7 +58,10 @@ struct smtp_tls_info {
 	const char *version; /* "TLSv1.3" */
 	const char *cipher;
 	const char *peer_subject; /* client certificate subject CN, or NULL */
-	bool peer_verified;
+	bool peer_verified;       /* it verified against tls.client_ca_file */
+	/* the verified certificate's names: subject CN, then DNS subjectAltNames */
+	const char *const *peer_names;
+	size_t npeer_names;
 };
 
 /* MAIL FROM parameters (RFC 1870, 6152, 6531, 3461) */

@@ -86,6 +86,16 @@ static const struct smtp_reply_def smtp_replies[SMTP_R_COUNT] = {
 	  "the connection cap, in total or per IP"),
 	R(SMTP_R_SHUTDOWN, 421, "4.3.2", "Service shutting down, closing connection",
 	  "the server stops"),
+	R(SMTP_R_TLS_REQUIRED, 530, "5.7.0", "Must issue a STARTTLS command first",
+	  "MAIL FROM before STARTTLS from a client whose inbound connector has require_tls (RFC "
+	  "3207 section 4; the gateway answers it)"),
+	R(SMTP_R_RELAY_DENIED, 550, "5.7.54",
+	  "SMTP; Unable to relay recipient in non-accepted domain",
+	  "RCPT TO a domain that is not accepted, from a client without a relay connector (EOP's "
+	  "text; chosen by the envelope stage)"),
+	R(SMTP_R_BAD_OUTBOUND_SENDER, 550, "5.1.8", "Access denied, bad outbound sender",
+	  "RCPT or end of data from a sender the outbound spam policy restricted (EOP's text; "
+	  "chosen by the outbound stage until `smexop restricted release` or the next day)"),
 };
 
 const struct smtp_reply_def *smtp_reply_get(enum smtp_reply_id id)

@@ -56,6 +56,9 @@ enum smtp_reply_id {
 	SMTP_R_TOO_MANY_COMMANDS,
 	SMTP_R_TOO_MANY_CONNECTIONS,
 	SMTP_R_SHUTDOWN,
+	SMTP_R_TLS_REQUIRED,        /* an inbound connector requires TLS */
+	SMTP_R_RELAY_DENIED,        /* the envelope stage: not our domain, no relay rights */
+	SMTP_R_BAD_OUTBOUND_SENDER, /* the outbound stage: a restricted sender */
 	SMTP_R_COUNT
 };
 

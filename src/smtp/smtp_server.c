@@ -34,6 +34,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -43,6 +44,9 @@
 #define IP_BUCKETS 1024
 
 enum conn_state { C_PROXY, C_HANDSHAKE, C_RUN, C_STARTTLS, C_CLOSING };
+
+#define CONN_PEER_NAMES_MAX 16  /* client certificate names passed on */
+#define CONN_PEER_NAME_LEN  256 /* bytes of one, with the NUL */
 
 struct smtp_listener {
 	struct smtp_server *srv;
@@ -296,16 +300,78 @@ static void conn_wakeup(void *owner)
 		event_active(c->wake_ev, EV_TIMEOUT, 1);
 }
 
-static void conn_tls_info(struct smtp_conn *c, struct smtp_tls_info *ti)
+/* the names of a client certificate, kept for the hook call */
+struct conn_peer_names {
+	char buf[CONN_PEER_NAMES_MAX][CONN_PEER_NAME_LEN];
+	const char *v[CONN_PEER_NAMES_MAX];
+	size_t n;
+};
+
+/* conn_peer_name_add - one name, if it is printable and fits */
+static void conn_peer_name_add(struct conn_peer_names *pn, const unsigned char *s, int len)
+{
+	int i;
+
+	if (len <= 0 || len >= CONN_PEER_NAME_LEN || pn->n >= CONN_PEER_NAMES_MAX)
+		return;
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f)
+			return; /* also a NUL inside the name: never matched */
+	memcpy(pn->buf[pn->n], s, (size_t)len);
+	pn->buf[pn->n][len] = '\0';
+	pn->v[pn->n] = pn->buf[pn->n];
+	pn->n++;
+}
+
+/* conn_peer_names - subject CN and DNS subjectAltNames of x */
+static void conn_peer_names(X509 *x, struct conn_peer_names *pn)
+{
+	X509_NAME *subj = X509_get_subject_name(x);
+	GENERAL_NAMES *sans;
+	int i = -1;
+
+	while (subj != NULL && (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0) {
+		ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i));
+
+		if (d != NULL && ASN1_STRING_type(d) != V_ASN1_BMPSTRING &&
+		    ASN1_STRING_type(d) != V_ASN1_UNIVERSALSTRING)
+			conn_peer_name_add(pn, ASN1_STRING_get0_data(d), ASN1_STRING_length(d));
+	}
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+
+		if (g->type == GEN_DNS)
+			conn_peer_name_add(pn, ASN1_STRING_get0_data(g->d.dNSName),
+			                   ASN1_STRING_length(g->d.dNSName));
+	}
+	GENERAL_NAMES_free(sans);
+}
+
+static void conn_tls_info(struct smtp_conn *c, struct smtp_tls_info *ti, struct conn_peer_names *pn)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	X509 *peer = ssl != NULL ? SSL_get1_peer_certificate(ssl) : NULL;
 
 	memset(ti, 0, sizeof(*ti));
+	pn->n = 0;
 	ti->active = true;
 	ti->version = ssl != NULL ? SSL_get_version(ssl) : "TLS";
 	ti->cipher = ssl != NULL ? SSL_get_cipher_name(ssl) : "";
-	log_info("smtp session=%016" PRIx64 " event=tls version=%s cipher=%s", c->ci.session_id,
-	         ti->version, ti->cipher);
+	if (peer != NULL) {
+		ti->peer_verified = SSL_get_verify_result(ssl) == X509_V_OK;
+		conn_peer_names(peer, pn);
+		ti->peer_subject = pn->n > 0 ? pn->v[0] : NULL;
+		/* only a verified certificate's names may choose a connector */
+		if (ti->peer_verified) {
+			ti->peer_names = pn->v;
+			ti->npeer_names = pn->n;
+		}
+		X509_free(peer);
+	}
+	log_info("smtp session=%016" PRIx64 " event=tls version=%s cipher=%s peer=%s verified=%d",
+	         c->ci.session_id, ti->version, ti->cipher,
+	         ti->peer_subject != NULL ? ti->peer_subject : "-", ti->peer_verified);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
@@ -334,11 +400,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct smtp_conn *c = arg;
 	struct smtp_tls_info ti;
+	struct conn_peer_names pn;
 	struct timeval tv;
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
-		conn_tls_info(c, &ti);
+		conn_tls_info(c, &ti, &pn);
 		if (c->state == C_HANDSHAKE) {
 			conn_start_session(c, &ti);
 		} else if (c->state == C_STARTTLS) {
@@ -699,6 +766,15 @@ static void server_accept_error_cb(struct evconnlistener *evl, void *arg)
 
 /* ---- the server ---- */
 
+/* server_verify_any - keep the handshake going whatever the client's
+ * certificate is; the result is read afterwards (SSL_get_verify_result) */
+static int server_verify_any(int ok, X509_STORE_CTX *ctx)
+{
+	(void)ok;
+	(void)ctx;
+	return 1;
+}
+
 static int server_tls(struct smtp_server *srv, struct sx_err *err)
 {
 	const struct smtp_server_config *sc = &srv->cfg;
@@ -722,6 +798,23 @@ static int server_tls(struct smtp_server *srv, struct sx_err *err)
 		sx_err_set(err, "TLS certificate %s / key %s: %s", sc->cert_file, sc->key_file,
 		           msg);
 		return -1;
+	}
+	if (sc->client_ca_file != NULL) {
+		STACK_OF(X509_NAME) *cas = SSL_load_client_CA_file(sc->client_ca_file);
+
+		if (cas == NULL ||
+		    SSL_CTX_load_verify_locations(srv->ssl_ctx, sc->client_ca_file, NULL) != 1) {
+			sk_X509_NAME_pop_free(cas, X509_NAME_free);
+			ERR_error_string_n(ERR_get_error(), msg, sizeof(msg));
+			ERR_clear_error();
+			sx_err_set(err, "TLS client CA file %s: %s", sc->client_ca_file, msg);
+			return -1;
+		}
+		SSL_CTX_set_client_CA_list(srv->ssl_ctx, cas);
+		/* ask, never demand: a client without a certificate, or with one
+		 * that does not verify, is plain Internet mail (conn_tls_info) */
+		SSL_CTX_set_verify(srv->ssl_ctx, SSL_VERIFY_PEER, server_verify_any);
+		SSL_CTX_set_verify_depth(srv->ssl_ctx, 8);
 	}
 	return 0;
 }

@@ -70,6 +70,7 @@ struct smtp_server_config {
 	struct smtp_session_config session; /* hostname, limits, extensions */
 	const char *cert_file;              /* PEM chain; NULL: no TLS */
 	const char *key_file;               /* PEM private key */
+	const char *client_ca_file;         /* CAs of client certificates; NULL: none asked */
 	unsigned max_connections;           /* 0: SMTP_SERVER_CONNS_MAX */
 	unsigned max_connections_per_ip;    /* 0: SMTP_SERVER_CONNS_PER_IP */
 	struct smtp_listener_config listeners[SMTP_SERVER_LISTENERS_MAX];

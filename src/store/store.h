@@ -303,6 +303,64 @@ int store_quarantine_delete(struct store *st, const char *id, struct sx_err *err
 int store_quarantine_expired(struct store *st, int64_t now, store_quarantine_cb cb, void *arg,
                              struct sx_err *err);
 
+/* ==== outbound senders (store_outbound.c) ============================= */
+
+/* Recipients one sender sent through the relay connectors, counted per
+ * clock hour (UTC); external: outside the accepted domains. */
+struct store_sender_counts {
+	uint64_t hour_external; /* in the hour holding `now` */
+	uint64_t hour_internal;
+	uint64_t day; /* both kinds, in the UTC day holding `now` */
+};
+
+/* store_sender_counts - sender's counts at now (zero when unknown) */
+int store_sender_counts(struct store *st, const char *sender, int64_t now,
+                        struct store_sender_counts *out, struct sx_err *err);
+/* store_sender_count_add - count recipients of sender at now; counts
+ * older than two days are forgotten on the way */
+int store_sender_count_add(struct store *st, const char *sender, int64_t now, uint64_t external,
+                           uint64_t internal, struct sx_err *err);
+
+/* A sender blocked by the outbound spam policy (EOP's restricted entities). */
+struct store_restricted {
+	const char *sender;
+	int64_t since;
+	int64_t until; /* 0: until an admin releases */
+	const char *reason;
+};
+typedef int (*store_restricted_cb)(const struct store_restricted *r, void *arg);
+
+/* store_restricted_add - block sender (replacing an older entry) */
+int store_restricted_add(struct store *st, const struct store_restricted *r, struct sx_err *err);
+/* store_restricted_get - sender's entry when it is blocked at now (cb
+ * called); 1 when it is not */
+int store_restricted_get(struct store *st, const char *sender, int64_t now, store_restricted_cb cb,
+                         void *arg, struct sx_err *err);
+/* store_restricted_list - senders blocked at now, newest first */
+int store_restricted_list(struct store *st, int64_t now, store_restricted_cb cb, void *arg,
+                          struct sx_err *err);
+/* store_restricted_release - unblock sender; 1 when it was not blocked */
+int store_restricted_release(struct store *st, const char *sender, struct sx_err *err);
+
+/* ==== directory (store_outbound.c) ==================================== */
+
+/* Recipients of the authoritative domains kept in the store (filter/
+ * directory asks the file and this table); target "" for an address of
+ * its own, else the mailbox an alias goes to.  Addresses compare
+ * case-insensitively here; filter/directory applies its own rule. */
+typedef int (*store_directory_cb)(const char *address, const char *target, void *arg);
+
+/* store_directory_add - add or replace an entry (target NULL or "") */
+int store_directory_add(struct store *st, const char *address, const char *target,
+                        struct sx_err *err);
+/* store_directory_remove - 1 when there was no such entry */
+int store_directory_remove(struct store *st, const char *address, struct sx_err *err);
+/* store_directory_list - every entry, by address */
+int store_directory_list(struct store *st, store_directory_cb cb, void *arg, struct sx_err *err);
+/* store_directory_version - a number that changes with every change to
+ * the table (a cache compares it to know when to reload) */
+int store_directory_version(struct store *st, uint64_t *version, struct sx_err *err);
+
 /* ==== message trace (store_trace.c) =================================== */
 
 enum store_trace_kind {

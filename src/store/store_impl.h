@@ -56,6 +56,25 @@ struct store_ops {
 	int (*quarantine_expired)(struct store *st, int64_t now, store_quarantine_cb cb, void *arg,
 	                          struct sx_err *err);
 
+	/* outbound senders and the directory */
+	int (*sender_counts)(struct store *st, const char *sender, int64_t now,
+	                     struct store_sender_counts *out, struct sx_err *err);
+	int (*sender_count_add)(struct store *st, const char *sender, int64_t now,
+	                        uint64_t external, uint64_t internal, struct sx_err *err);
+	int (*restricted_add)(struct store *st, const struct store_restricted *r,
+	                      struct sx_err *err);
+	int (*restricted_get)(struct store *st, const char *sender, int64_t now,
+	                      store_restricted_cb cb, void *arg, struct sx_err *err);
+	int (*restricted_list)(struct store *st, int64_t now, store_restricted_cb cb, void *arg,
+	                       struct sx_err *err);
+	int (*restricted_release)(struct store *st, const char *sender, struct sx_err *err);
+	int (*directory_add)(struct store *st, const char *address, const char *target,
+	                     struct sx_err *err);
+	int (*directory_remove)(struct store *st, const char *address, struct sx_err *err);
+	int (*directory_list)(struct store *st, store_directory_cb cb, void *arg,
+	                      struct sx_err *err);
+	int (*directory_version)(struct store *st, uint64_t *version, struct sx_err *err);
+
 	/* message trace */
 	int (*trace_add)(struct store *st, const struct store_trace_event *ev, struct sx_err *err);
 	int (*trace_messages)(struct store *st, const struct store_trace_filter *f,

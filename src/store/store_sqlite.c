@@ -224,7 +224,34 @@ const struct store_sqlite_migration store_sqlite_migrations[] = {
 	/* 5: the directory of edge blocking (and its change counter, bumped by
 	 * triggers so a gateway's cache knows when to reload), the outbound
 	 * spam counters per sender and clock hour, and the restricted senders */
-	{ 5, "" },
+	/* 5: the directory of edge blocking (and its change counter, bumped by
+	 * triggers so a gateway's cache knows when to reload), the outbound
+	 * spam counters per sender and clock hour, and the restricted senders */
+	{ 5, "CREATE TABLE directory_entry ("
+	     " address TEXT PRIMARY KEY COLLATE NOCASE,"
+	     " target TEXT NOT NULL DEFAULT '');"
+	     "CREATE TABLE directory_version ("
+	     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+	     " version INTEGER NOT NULL);"
+	     "INSERT INTO directory_version VALUES (1, 0);"
+	     "CREATE TRIGGER directory_entry_ins AFTER INSERT ON directory_entry BEGIN"
+	     " UPDATE directory_version SET version = version + 1; END;"
+	     "CREATE TRIGGER directory_entry_upd AFTER UPDATE ON directory_entry BEGIN"
+	     " UPDATE directory_version SET version = version + 1; END;"
+	     "CREATE TRIGGER directory_entry_del AFTER DELETE ON directory_entry BEGIN"
+	     " UPDATE directory_version SET version = version + 1; END;"
+	     "CREATE TABLE sender_count ("
+	     " sender TEXT NOT NULL COLLATE NOCASE,"
+	     " hour INTEGER NOT NULL,"
+	     " external INTEGER NOT NULL DEFAULT 0,"
+	     " internal INTEGER NOT NULL DEFAULT 0,"
+	     " PRIMARY KEY (sender, hour));"
+	     "CREATE INDEX sender_count_hour ON sender_count(hour);"
+	     "CREATE TABLE restricted_sender ("
+	     " sender TEXT PRIMARY KEY COLLATE NOCASE,"
+	     " since INTEGER NOT NULL,"
+	     " until INTEGER NOT NULL DEFAULT 0,"
+	     " reason TEXT NOT NULL DEFAULT '');" },
 };
 const size_t store_sqlite_nmigrations =
     sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]);
@@ -518,6 +545,16 @@ const struct store_ops store_sqlite_ops = {
 	.quarantine_release = store_sqlite_quarantine_release,
 	.quarantine_delete = store_sqlite_quarantine_delete,
 	.quarantine_expired = store_sqlite_quarantine_expired,
+	.sender_counts = store_sqlite_sender_counts,
+	.sender_count_add = store_sqlite_sender_count_add,
+	.restricted_add = store_sqlite_restricted_add,
+	.restricted_get = store_sqlite_restricted_get,
+	.restricted_list = store_sqlite_restricted_list,
+	.restricted_release = store_sqlite_restricted_release,
+	.directory_add = store_sqlite_directory_add,
+	.directory_remove = store_sqlite_directory_remove,
+	.directory_list = store_sqlite_directory_list,
+	.directory_version = store_sqlite_directory_version,
 	.trace_add = store_sqlite_trace_add,
 	.trace_messages = store_sqlite_trace_messages,
 	.trace_events = store_sqlite_trace_events,

@@ -80,6 +80,25 @@ int store_sqlite_quarantine_delete(struct store *st, const char *id, struct sx_e
 int store_sqlite_quarantine_expired(struct store *st, int64_t now, store_quarantine_cb cb,
                                     void *arg, struct sx_err *err);
 
+/* store_sqlite_outbound.c */
+int store_sqlite_sender_counts(struct store *st, const char *sender, int64_t now,
+                               struct store_sender_counts *out, struct sx_err *err);
+int store_sqlite_sender_count_add(struct store *st, const char *sender, int64_t now,
+                                  uint64_t external, uint64_t internal, struct sx_err *err);
+int store_sqlite_restricted_add(struct store *st, const struct store_restricted *r,
+                                struct sx_err *err);
+int store_sqlite_restricted_get(struct store *st, const char *sender, int64_t now,
+                                store_restricted_cb cb, void *arg, struct sx_err *err);
+int store_sqlite_restricted_list(struct store *st, int64_t now, store_restricted_cb cb, void *arg,
+                                 struct sx_err *err);
+int store_sqlite_restricted_release(struct store *st, const char *sender, struct sx_err *err);
+int store_sqlite_directory_add(struct store *st, const char *address, const char *target,
+                               struct sx_err *err);
+int store_sqlite_directory_remove(struct store *st, const char *address, struct sx_err *err);
+int store_sqlite_directory_list(struct store *st, store_directory_cb cb, void *arg,
+                                struct sx_err *err);
+int store_sqlite_directory_version(struct store *st, uint64_t *version, struct sx_err *err);
+
 /* store_sqlite_trace.c */
 int store_sqlite_trace_add(struct store *st, const struct store_trace_event *ev,
                            struct sx_err *err);

@@ -334,7 +334,7 @@ static void test_bad_tables(void **state)
 
 static void test_default_order(void **state)
 {
-	static const char *const eop[] = { "connection", "envelope", "parse",
+	static const char *const eop[] = { "connection", "envelope", "parse", "outbound",
 		                           "auth",       "action",   "trace" };
 	size_t i;
 
@@ -344,7 +344,7 @@ static void test_default_order(void **state)
 	for (i = 0; i < runner_ndefault; i++)
 		assert_string_equal(runner_default_stages[i]->name, eop[i]);
 	assert_true(runner_default_stages[runner_ndefault - 1]->final);
-	assert_true(runner_default_stages[0]->events == STAGE_EV_CONNECT);
+	assert_true(runner_default_stages[0]->events == (STAGE_EV_CONNECT | STAGE_EV_TLS));
 	assert_true(runner_default_stages[1]->events == STAGE_EV_RCPT);
 	assert_true(runner_default_stages[1]->repeat);
 }

@@ -581,8 +581,9 @@ static void test_nul_in_data(void **state)
 /* STARTTLS: plaintext pipelined behind it is dropped; the session starts over */
 static void test_starttls(void **state)
 {
-	static const struct smtp_tls_info tls = { true, "TLSv1.3", "TLS_AES_256_GCM_SHA384", NULL,
-		                                  false };
+	static const struct smtp_tls_info tls = { .active = true,
+		                                  .version = "TLSv1.3",
+		                                  .cipher = "TLS_AES_256_GCM_SHA384" };
 	struct smtp_session_config cfg;
 	struct harness h;
 
