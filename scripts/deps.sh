@@ -24,6 +24,8 @@ packages=(
 	python3-spf spfquery hyperfine
 	# bench/smtp: Postfix with smtp-source and smtp-sink (never started as a service)
 	postfix
+	# DANE tests: ldns-keygen and ldns-signzone sign the test zones (dnssec_zone.py)
+	ldnsutils
 )
 
 missing=()
