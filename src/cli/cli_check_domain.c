@@ -253,6 +253,8 @@ int cli_check_domain(int argc, char **argv)
 				nip++;
 		/* the resolver: options first, else the configuration's */
 		if (d.opts.zone_file == NULL && d.opts.forward_host == NULL) {
+			if (d.opts.trust_anchor == NULL && cfg->dns.dnssec)
+				d.opts.trust_anchor = cfg->dns.trust_anchor;
 			if (cfg->dns.zone_file != NULL) {
 				d.opts.zone_file = cfg->dns.zone_file;
 			} else if (cfg->dns.servers.n > 0) {
@@ -263,8 +265,6 @@ int cli_check_domain(int argc, char **argv)
 		}
 		if (d.opts.timeout_ms == 0)
 			d.opts.timeout_ms = (unsigned)cfg->dns.timeout_ms;
-		if (d.opts.trust_anchor == NULL && cfg->dns.dnssec)
-			d.opts.trust_anchor = cfg->dns.trust_anchor;
 	}
 	if (hostname == NULL && nmx > 0)
 		hostname = mx[0];
