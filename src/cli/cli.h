@@ -159,5 +159,7 @@ int cli_trace(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 /* cli_tlsa.c: smexop tlsa CERT, the DANE TLSA record of a certificate */
 int cli_tlsa(int argc, char **argv);
+/* cli_mtasts.c: smexop mta-sts check DOMAIN (RFC 8461) */
+int cli_mtasts(int argc, char **argv);
 
 #endif

@@ -34,6 +34,7 @@ static const struct command commands[] = {
 	{ "trace", cli_trace, "message trace: what happened to a message" },
 	{ "serve", cli_serve, "run the gateway: SMTP, protection pipeline, spool, delivery" },
 	{ "tlsa", cli_tlsa, "print the DANE TLSA record (3 1 1) of a certificate" },
+	{ "mta-sts", cli_mtasts, "check a domain's MTA-STS policy, MX hosts and certificates" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -193,3 +193,77 @@ def free_port():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+class SmtpTlsServer:
+    """SmtpTlsServer - just enough SMTP for a STARTTLS probe (banner, EHLO,
+    STARTTLS, then EHLO and QUIT over TLS), certificates chosen by SNI
+    from certs, on 127.0.0.1, a free port, in a thread."""
+
+    def __init__(self, certs):
+        self.certs = certs
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(os.path.join(certs.tmp, "good.pem"),
+                                 os.path.join(certs.tmp, "good.key"))
+
+        def pick(s, name, _ctx):
+            s.context = certs.context_for((name or "").lower())
+
+        self.ctx.sni_callback = pick
+
+    def start(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        conn.settimeout(10)
+        f = conn.makefile("rwb")
+        try:
+            f.write(b"220 mx.test ESMTP\r\n")
+            f.flush()
+            tls = None
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line.strip().upper()
+                if cmd.startswith(b"EHLO") or cmd.startswith(b"HELO"):
+                    f.write(b"250-mx.test\r\n250-PIPELINING\r\n" +
+                            (b"250 8BITMIME\r\n" if tls else b"250 STARTTLS\r\n"))
+                elif cmd == b"STARTTLS" and tls is None:
+                    f.write(b"220 2.0.0 go ahead\r\n")
+                    f.flush()
+                    tls = self.ctx.wrap_socket(conn, server_side=True)
+                    f = tls.makefile("rwb")
+                    continue
+                elif cmd == b"QUIT":
+                    f.write(b"221 2.0.0 bye\r\n")
+                    f.flush()
+                    return
+                else:
+                    f.write(b"502 5.5.2 no\r\n")
+                f.flush()
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
