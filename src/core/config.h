@@ -211,6 +211,18 @@ struct config_dmarc_reports {
 	char email_default[300]; /* holds the computed default of email */
 };
 
+/* TLS-RPT (RFC 8460): the reports we send as a sending MTA and import
+ * as a policy domain (report/tlsrpt.h) */
+struct config_tls_reports {
+	bool enabled;
+	const char *org_name;
+	const char *email;
+	const char *submitter;
+	uint64_t interval_ms;
+	uint64_t max_import_size;
+	char email_default[300]; /* holds the computed default of email */
+};
+
 /* anti-phishing policy (EOP's AntiPhishPolicy): the actions for DMARC
  * and spoof failures; the word lists restrict each to EOP's choices */
 enum config_ap_dmarc_reject {
@@ -317,6 +329,7 @@ struct smexop_config {
 	struct config_delivery delivery;
 	struct config_quarantine quarantine;
 	struct config_dmarc_reports dmarc_reports;
+	struct config_tls_reports tls_reports;
 	struct config_mta_sts mta_sts;
 	struct config_dkim dkim;
 	struct config_connection_filter connection_filter;

@@ -868,6 +868,84 @@ static const struct config_schema dmarc_reports_schema = {
 	.finish = dmarc_reports_finish,
 };
 
+/* ---- tls_reports ----------------------------------------------------- */
+
+static int tls_reports_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_tls_reports *t = section;
+
+	if (t->org_name == NULL)
+		t->org_name = cfg->server.hostname;
+	if (t->email == NULL) {
+		snprintf(t->email_default, sizeof(t->email_default), "noreply-tlsrpt@%s",
+		         cfg->server.hostname);
+		t->email = t->email_default;
+	}
+	if (t->interval_ms % (24 * 60 * 60 * 1000ULL) != 0) {
+		snprintf(msg, msgsize, "tls_reports.interval: whole days only (RFC 8460 4.1)");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct config_entry tls_reports_entries[] = {
+	{ .name = "enabled",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_tls_reports, enabled),
+	  .def = "false",
+	  .doc = "Record the outcome of every outbound TLS session (per day and policy, not per "
+	         "message) and send daily reports to the rua of each recipient domain's "
+	         "_smtp._tls record." },
+	{ .name = "org_name",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_tls_reports, org_name),
+	  .def_doc = "server.hostname",
+	  .min = 1,
+	  .max = 200,
+	  .doc = "The reporting organisation (organization-name in the report)." },
+	{ .name = "email",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_tls_reports, email),
+	  .def_doc = "noreply-tlsrpt@ followed by server.hostname",
+	  .min = 3,
+	  .max = 254,
+	  .doc = "The address reports come from (contact-info and From)." },
+	{ .name = "submitter",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_tls_reports, submitter),
+	  .def_doc = "the domain of email",
+	  .min = 1,
+	  .max = 253,
+	  .doc = "The submitter domain: TLS-Report-Submitter, the Subject and the first part "
+	         "of report file names." },
+	{ .name = "interval",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_tls_reports, interval_ms),
+	  .def = "1d",
+	  .min = 24 * 60 * 60 * 1000ULL,
+	  .max = 7 * 24 * 60 * 60 * 1000ULL,
+	  .doc = "The period one report covers, in whole UTC days from the epoch (RFC 8460 asks "
+	         "for daily reports)." },
+	{ .name = "max_import_size",
+	  .type = CONFIG_SIZE,
+	  .offset = offsetof(struct config_tls_reports, max_import_size),
+	  .def = "16M",
+	  .min = 64 * 1024,
+	  .max = 1024 * 1024 * 1024,
+	  .doc = "Largest report `smexop tlsrpt import` reads after decompression (gzip bombs "
+	         "stop there)." },
+};
+
+static const struct config_schema tls_reports_schema = {
+	.name = "tls_reports",
+	.doc = "TLS-RPT (RFC 8460): daily reports on our outbound TLS sessions, and the reports "
+	       "other senders send about our domains.",
+	.size = sizeof(struct config_tls_reports),
+	.entries = tls_reports_entries,
+	.nentries = N(tls_reports_entries),
+	.finish = tls_reports_finish,
+};
+
 /* ---- perimeter: connection filter, reputation, domains, directory --- */
 
 /* filter_cidr_ok - the first word of s is ADDR or ADDR/PREFIX (the syntax
@@ -1472,6 +1550,7 @@ static const struct config_entry root_entries[] = {
 	SECTION(delivery, delivery_schema),
 	SECTION(quarantine, quarantine_schema),
 	SECTION(dmarc_reports, dmarc_reports_schema),
+	SECTION(tls_reports, tls_reports_schema),
 	SECTION(mta_sts, mta_sts_schema),
 	SECTION(dkim, dkim_schema),
 	SECTION(connection_filter, connection_filter_schema),
