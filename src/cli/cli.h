@@ -154,6 +154,10 @@ const char *cli_spool_iso(int64_t t, char *out, size_t outsize);
 int cli_spool(int argc, char **argv);
 int cli_deliver(int argc, char **argv);
 int cli_quarantine(int argc, char **argv);
+/* cli_directory.c: smexop directory add|remove|list|import (the store's table) */
+int cli_directory(int argc, char **argv);
+/* cli_restricted.c: smexop restricted list|release (outbound spam policy) */
+int cli_restricted(int argc, char **argv);
 int cli_trace(int argc, char **argv);
 /* cli_serve.c: smexop serve, the gateway daemon */
 int cli_serve(int argc, char **argv);

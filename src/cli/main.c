@@ -31,6 +31,8 @@ static const struct command commands[] = {
 	{ "spool", cli_spool, "show the message spool (spool dump ID, spool list)" },
 	{ "deliver", cli_deliver, "deliver queued messages into Maildirs (deliver --once)" },
 	{ "quarantine", cli_quarantine, "list, show, release, delete quarantined messages" },
+	{ "directory", cli_directory, "edge blocking recipients: add, remove, list, import" },
+	{ "restricted", cli_restricted, "senders the outbound policy blocked: list, release" },
 	{ "trace", cli_trace, "message trace: what happened to a message" },
 	{ "serve", cli_serve, "run the gateway: SMTP, protection pipeline, spool, delivery" },
 	{ "tlsa", cli_tlsa, "print the DANE TLSA record (3 1 1) of a certificate" },
