@@ -35,6 +35,7 @@ static const struct command commands[] = {
 	{ "restricted", cli_restricted, "senders the outbound policy blocked: list, release" },
 	{ "trace", cli_trace, "message trace: what happened to a message" },
 	{ "serve", cli_serve, "run the gateway: SMTP, protection pipeline, spool, delivery" },
+	{ "send", cli_send, "deliver a message over SMTP or LMTP (MX, DANE, MTA-STS), like swaks" },
 	{ "tlsa", cli_tlsa, "print the DANE TLSA record (3 1 1) of a certificate" },
 	{ "mta-sts", cli_mtasts, "check a domain's MTA-STS policy, MX hosts and certificates" },
 };
