@@ -163,6 +163,8 @@ int cli_trace(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 /* cli_tlsa.c: smexop tlsa CERT, the DANE TLSA record of a certificate */
 int cli_tlsa(int argc, char **argv);
+/* cli_tlsrpt.c: smexop tlsrpt report|import|summary (RFC 8460) */
+int cli_tlsrpt(int argc, char **argv);
 /* cli_send.c: smexop send, deliver a message over SMTP/LMTP (transport/outbound) */
 int cli_send(int argc, char **argv);
 /* cli_mtasts.c: smexop mta-sts check DOMAIN (RFC 8461) */
