@@ -35,8 +35,11 @@ static void cli_check_domain_usage(FILE *out)
 	        "addresses of the MX hosts), PTR of the gateway's addresses, SPF (syntax,\n"
 	        "lookup count with the include tree, void lookups, all, ptr, the gateway's\n"
 	        "authorisation), DKIM (our selectors and the common ones), DMARC (policy,\n"
-	        "pct, sp/np, alignment, report destinations).  One line per finding: ok,\n"
-	        "warn or error, with the fix.  docs/check-domain.md lists every finding.\n"
+	        "pct, sp/np, alignment, report destinations), MTA-STS (record, policy over\n"
+	        "HTTPS, mode, mx patterns, max_age), TLS-RPT, and DANE (DNSSEC, TLSA of each\n"
+	        "MX host against the certificate it presents after STARTTLS).  One line per\n"
+	        "finding: ok, warn or error, with the fix.  docs/check-domain.md lists every\n"
+	        "finding.\n"
 	        "\n"
 	        "options:\n"
 	        "  -c, --config FILE     the gateway's configuration: server.hostname (the\n"
@@ -47,7 +50,14 @@ static void cli_check_domain_usage(FILE *out)
 	        "  --hostname NAME       the gateway's HELO name (default: server.hostname,\n"
 	        "                        else the first --mx)\n"
 	        "  --selector S          also look at DKIM selector S (repeatable)\n"
-	        "  --only AREA[,AREA]    only these areas: mx, ptr, spf, dkim, dmarc\n"
+	        "  --only AREA[,AREA]    only these areas: mx, ptr, spf, dkim, dmarc, mta-sts,\n"
+	        "                        tls-rpt, dane\n"
+	        "  --ca-file FILE        trust store for the MTA-STS policy fetch (default:\n"
+	        "                        mta_sts.ca_file, else the system's)\n"
+	        "  --https-port N        fetch MTA-STS policies from port N (tests; default\n"
+	        "                        mta_sts.port, 443)\n"
+	        "  --smtp-port N         probe MX hosts for DANE on port N (tests; default 25)\n"
+	        "  --smtp-timeout MS     per step of the STARTTLS probe (default 30000)\n"
 	        "  --json                one JSON object instead of text\n" CLI_DNS_USAGE
 	        "                        (default: the configuration's dns section)\n"
 	        "  --help                this text\n"
@@ -167,6 +177,7 @@ int cli_check_domain(int argc, char **argv)
 	struct arena *a = NULL;
 	char line[700];
 	bool json = false;
+	uint64_t num;
 	int i, rc, ret = CLI_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
@@ -181,13 +192,34 @@ int cli_check_domain(int argc, char **argv)
 		    (strcmp(opt, "-c") == 0 || strcmp(opt, "--config") == 0 ||
 		     strcmp(opt, "--mx") == 0 || strcmp(opt, "--gateway-ip") == 0 ||
 		     strcmp(opt, "--hostname") == 0 || strcmp(opt, "--selector") == 0 ||
-		     strcmp(opt, "--only") == 0)) {
+		     strcmp(opt, "--only") == 0 || strcmp(opt, "--ca-file") == 0 ||
+		     strcmp(opt, "--https-port") == 0 || strcmp(opt, "--smtp-port") == 0 ||
+		     strcmp(opt, "--smtp-timeout") == 0)) {
 			const char *val;
 			if (i + 1 >= argc)
 				return cli_usage_error("check-domain", "%s needs a value", opt);
 			val = argv[++i];
 			if (strcmp(opt, "-c") == 0 || strcmp(opt, "--config") == 0) {
 				config = val;
+			} else if (strcmp(opt, "--ca-file") == 0) {
+				o.ca_file = val;
+			} else if (strcmp(opt, "--https-port") == 0 ||
+			           strcmp(opt, "--smtp-port") == 0) {
+				if (str_to_u64(val, strlen(val), 1, 65535, &num) < 0)
+					return cli_usage_error("check-domain",
+					                       "%s: not a port (1-65535): '%s'",
+					                       opt, val);
+				if (opt[2] == 'h')
+					o.https_port = (unsigned)num;
+				else
+					o.smtp_port = (unsigned)num;
+			} else if (strcmp(opt, "--smtp-timeout") == 0) {
+				if (str_to_u64(val, strlen(val), 1, 600000, &num) < 0)
+					return cli_usage_error("check-domain",
+					                       "--smtp-timeout: not a number of "
+					                       "milliseconds (1-600000): '%s'",
+					                       val);
+				o.smtp_timeout_ms = (unsigned)num;
 			} else if (strcmp(opt, "--hostname") == 0) {
 				if (dns_name_check(val) < 0)
 					return cli_usage_error("check-domain",
@@ -215,8 +247,8 @@ int cli_check_domain(int argc, char **argv)
 			} else if (cli_cd_only(val, &o.areas) < 0) {
 				return cli_usage_error(
 				    "check-domain",
-				    "--only: areas are mx, ptr, spf, dkim, dmarc: "
-				    "'%s'",
+				    "--only: areas are mx, ptr, spf, dkim, dmarc, mta-sts, "
+				    "tls-rpt, dane: '%s'",
 				    val);
 			}
 		} else if (opt[0] == '-' && opt[1] != '\0') {
@@ -265,6 +297,11 @@ int cli_check_domain(int argc, char **argv)
 		}
 		if (d.opts.timeout_ms == 0)
 			d.opts.timeout_ms = (unsigned)cfg->dns.timeout_ms;
+		if (o.ca_file == NULL)
+			o.ca_file = cfg->mta_sts.ca_file;
+		if (o.https_port == 0)
+			o.https_port = (unsigned)cfg->mta_sts.port;
+		o.https_timeout_ms = (unsigned)cfg->mta_sts.fetch_timeout_ms;
 	}
 	if (hostname == NULL && nmx > 0)
 		hostname = mx[0];

@@ -92,6 +92,31 @@ const char *const domaincheck_codes[] = {
 	"dmarc.report-authorised",
 	"dmarc.report-unauthorised",
 	"dmarc.report-dns",
+	"mta-sts.ok",
+	"mta-sts.none",
+	"mta-sts.dns",
+	"mta-sts.txt-invalid",
+	"mta-sts.fetch",
+	"mta-sts.certificate",
+	"mta-sts.policy-invalid",
+	"mta-sts.testing",
+	"mta-sts.mode-none",
+	"mta-sts.mx-mismatch",
+	"mta-sts.max-age-short",
+	"tls-rpt.ok",
+	"tls-rpt.none",
+	"tls-rpt.dns",
+	"tls-rpt.multiple",
+	"tls-rpt.invalid",
+	"tls-rpt.uri-skipped",
+	"dane.ok",
+	"dane.unsigned",
+	"dane.dnssec-bogus",
+	"dane.none",
+	"dane.unusable",
+	"dane.tlsa-unusable",
+	"dane.probe-failed",
+	"dane.mismatch",
 	NULL,
 };
 
@@ -473,8 +498,14 @@ static void dc_ptr_finish(struct dc_ctx *c)
 static void dc_mx_addr_done(struct dc_ctx *c, const struct dns_answer *ans, void *arg)
 {
 	struct dns_answer **slot = arg;
+	size_t i;
 
 	*slot = dc_keep(c, ans);
+	for (i = 0; i < c->nmxhosts; i++) {
+		struct dc_mxhost *h = &c->mxhosts[i];
+		if ((slot == &h->a || slot == &h->aaaa) && h->a != NULL && h->aaaa != NULL)
+			dc_dane_host(c, h);
+	}
 }
 
 static void dc_mx_done(struct dc_ctx *c, const struct dns_answer *ans, void *arg)
@@ -498,10 +529,14 @@ static void dc_mx_done(struct dc_ctx *c, const struct dns_answer *ans, void *arg
 		memset(h, 0, sizeof(*h));
 		h->host = c->mx->rr[i].u.mx.host;
 		h->pref = c->mx->rr[i].u.mx.preference;
-		dc_lookup(c, h->host, DNS_T_A, dc_mx_addr_done, &h->a);
-		dc_lookup(c, h->host, DNS_T_AAAA, dc_mx_addr_done, &h->aaaa);
 	}
+	/* every host is listed before any answer can come back (dc_mx_addr_done
+	 * looks them up there) */
 	c->nmxhosts = n;
+	for (i = 0; i < n; i++) {
+		dc_lookup(c, c->mxhosts[i].host, DNS_T_A, dc_mx_addr_done, &c->mxhosts[i].a);
+		dc_lookup(c, c->mxhosts[i].host, DNS_T_AAAA, dc_mx_addr_done, &c->mxhosts[i].aaaa);
+	}
 }
 
 static bool dc_mx_is_gateway(struct dc_ctx *c, const char *host)
@@ -661,7 +696,7 @@ struct domaincheck *domaincheck_run(struct dns *dns, struct event_base *base, st
 
 	/* everything starts at once; answers may arrive in any order */
 	c->pending = 1; /* held until every area has started */
-	if (dc_want(c, DC_AREA_MX))
+	if (dc_want(c, DC_AREA_MX) || dc_want(c, DC_AREA_MTASTS) || dc_want(c, DC_AREA_DANE))
 		dc_lookup(c, c->domain, DNS_T_MX, dc_mx_done, NULL);
 	if (dc_want(c, DC_AREA_SPF))
 		dc_spf_start(c);
@@ -670,8 +705,14 @@ struct domaincheck *domaincheck_run(struct dns *dns, struct event_base *base, st
 		dc_dkim_start(c);
 	if (dc_want(c, DC_AREA_DMARC))
 		dc_dmarc_start(c);
+	if (dc_want(c, DC_AREA_MTASTS))
+		dc_mtasts_start(c);
+	if (dc_want(c, DC_AREA_TLSRPT))
+		dc_tlsrpt_start(c);
 	if (--c->pending > 0)
 		event_base_loop(base, 0);
+	dc_mtasts_free(c);
+	dc_dane_probe(c);
 
 	/* judged in a fixed order, whatever the answers' order was */
 	dc_mx_finish(c);
@@ -679,6 +720,9 @@ struct domaincheck *domaincheck_run(struct dns *dns, struct event_base *base, st
 	dc_spf_finish(c);
 	dc_dkim_finish(c);
 	dc_dmarc_finish(c);
+	dc_mtasts_finish(c);
+	dc_tlsrpt_finish(c);
+	dc_dane_finish(c);
 	if (c->nomem)
 		return NULL;
 	*why = NULL;

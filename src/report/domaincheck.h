@@ -81,6 +81,14 @@ struct domaincheck_options {
 	/* more selectors to look at besides the configured and common ones */
 	const char *const *selectors;
 	size_t nselectors;
+	/* MTA-STS policy fetches: trust store (NULL: the system's), port
+	 * (0: 443; tests change it), deadline (0: the resolver's default) */
+	const char *ca_file;
+	unsigned https_port;
+	unsigned https_timeout_ms;
+	/* DANE STARTTLS probes: port (0: 25; tests change it), per-step timeout */
+	unsigned smtp_port;
+	unsigned smtp_timeout_ms;
 };
 
 struct domaincheck {
@@ -96,8 +104,10 @@ struct domaincheck {
 /*
  * domaincheck_run - check opts->domain: runs base's loop until every
  * lookup is answered (each has the resolver's timeout).  Everything lives
- * in a.  NULL only when memory runs out or the domain is not a domain
- * name (then *why says so).
+ * in a.  The DANE area then probes the MX hosts whose TLSA records ask
+ * for authentication (blocking STARTTLS, one host after the other).
+ * NULL only when memory runs out or the domain is not a domain name
+ * (then *why says so).
  */
 struct domaincheck *domaincheck_run(struct dns *dns, struct event_base *base, struct arena *a,
                                     const struct domaincheck_options *opts, const char **why);

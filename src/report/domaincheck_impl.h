@@ -33,6 +33,7 @@ struct dc_mxhost {
 	const char *host;
 	unsigned pref;
 	struct dns_answer *a, *aaaa;
+	struct dc_dane_host *dane; /* domaincheck_dane.c */
 };
 
 struct dc_ctx {
@@ -60,6 +61,12 @@ struct dc_ctx {
 	struct dc_dkim *dkim;
 	/* dmarc: see domaincheck_dmarc.c */
 	struct dc_dmarc *dmarc;
+	/* mta-sts: see domaincheck_mtasts.c */
+	struct dc_mtasts *mtasts;
+	/* tls-rpt: the _smtp._tls answer */
+	struct dns_answer *tlsrpt;
+	/* the domain publishes an MTA-STS record or usable-or-not TLSA records */
+	bool tls_policy;
 };
 
 /* dc_lookup - send one lookup; cb runs from the loop (or at once with a
@@ -90,5 +97,14 @@ void dc_dkim_start(struct dc_ctx *c);
 void dc_dkim_finish(struct dc_ctx *c);
 void dc_dmarc_start(struct dc_ctx *c);
 void dc_dmarc_finish(struct dc_ctx *c);
+void dc_mtasts_start(struct dc_ctx *c);
+void dc_mtasts_finish(struct dc_ctx *c);
+void dc_mtasts_free(struct dc_ctx *c);
+void dc_tlsrpt_start(struct dc_ctx *c);
+void dc_tlsrpt_finish(struct dc_ctx *c);
+/* dc_dane_host - an MX host's A and AAAA answers are in */
+void dc_dane_host(struct dc_ctx *c, struct dc_mxhost *h);
+void dc_dane_probe(struct dc_ctx *c);
+void dc_dane_finish(struct dc_ctx *c);
 
 #endif
