@@ -1,0 +1,368 @@
+#!/usr/bin/python3
+"""test_outbound - `smexop send` (transport/outbound.c, smtp/smtp_client.c)
+against real SMTP and LMTP servers on loopback.
+
+Peers: Postfix's smtp-sink (plain, LMTP, the throughput of one reused
+connection against a new connection per message), aiosmtpd with STARTTLS
+and a throwaway certificate (the bytes received equal the message:
+dot-stuffing, 8-bit, CRLF; DSN and 8BITMIME parameters; a 4xx and a 5xx
+per recipient; TLS verify with the right and a wrong name), an aiosmtpd
+LMTP server, and smexop's own SMTP server (tests/integration/
+smtp_test_server.c: BDAT and DATA, STARTTLS).  MX routing through a zone
+file (--dns-zone): the first MX refuses connections, the second takes
+the message; a null MX; a domain that does not exist; an implicit MX.
+
+usage: test_outbound.py SMEXOP [SMTP_TEST_SERVER]
+"""
+
+import asyncio
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import smexoptest  # noqa: E402
+from smexoptest import Results, free_port, stop, wait_for  # noqa: E402
+
+SMEXOP = sys.argv[1]
+TEST_SERVER = sys.argv[2] if len(sys.argv) > 2 else None
+R = Results()
+
+MESSAGE = (b"From: a@sender.example\r\n"
+           b"To: b@test.example\r\n"
+           b"Subject: outbound test\r\n"
+           b"\r\n"
+           b"line one\r\n"
+           b".a line starting with a dot\r\n"
+           b"..two dots\r\n"
+           b".\r\n"
+           b"caf\xc3\xa9 8-bit\r\n"
+           b"last line\r\n")
+
+
+def send(args, message=MESSAGE, timeout=60):
+    """send - run smexop send with args, the message on stdin; (rc, stdout, stderr)."""
+    p = subprocess.run([SMEXOP, "send"] + args, input=message, capture_output=True,
+                       timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def lines_for(out):
+    """lines_for - {recipient: (status, rest)} from the per-recipient lines."""
+    res = {}
+    for line in out.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and "@" in parts[0]:
+            res[parts[0]] = (parts[1], parts[2])
+    return res
+
+
+def session_line(out):
+    for line in out.splitlines():
+        if line.startswith("session "):
+            return line
+    return ""
+
+
+# ---- aiosmtpd peers ----------------------------------------------------
+
+class Handler:
+    """Recipients starting with temp get a 4xx, with perm a 5xx."""
+
+    def __init__(self, lmtp=False):
+        self.messages = []
+        self.lmtp = lmtp
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("temp"):
+            return "451 4.2.0 Mailbox busy, try again later"
+        if address.startswith("perm"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.append(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.record(session, envelope)
+        if self.lmtp:
+            # aiosmtpd's LMTP class answers once; RFC 2033 wants one reply
+            # per accepted recipient, in order: give them here
+            return "\r\n".join("452 4.2.2 %s is over quota" % r if r.startswith("quota")
+                                else "250 2.0.0 %s delivered" % r for r in envelope.rcpt_tos)
+        return "250 2.0.0 Message accepted for delivery"
+
+    def record(self, session, envelope):
+        self.messages.append({
+            "from": envelope.mail_from,
+            "rcpts": list(envelope.rcpt_tos),
+            "content": envelope.original_content,
+            "mail_options": list(envelope.mail_options),
+            "rcpt_options": list(envelope.rcpt_options),
+            "tls": session.ssl is not None,
+        })
+
+
+def start_aiosmtpd(port, tls_context=None, lmtp=False):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.lmtp import LMTP
+    from aiosmtpd.smtp import SMTP
+
+    handler = Handler(lmtp)
+
+    class Ctl(Controller):
+        def factory(self):
+            if lmtp:
+                return LMTP(self.handler, enable_SMTPUTF8=True)
+            return SMTP(self.handler, tls_context=tls_context, enable_SMTPUTF8=True,
+                        hostname="aiosmtpd.test")
+
+    ctl = Ctl(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    return ctl, handler
+
+
+def make_cert(tmp, name):
+    key = os.path.join(tmp, name + ".key")
+    crt = os.path.join(tmp, name + ".pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", crt, "-days", "2", "-subj", "/CN=" + name,
+                    "-addext", "subjectAltName=DNS:" + name],
+                   check=True, capture_output=True)
+    return crt, key
+
+
+def unstuffed(msg):
+    """what a server should store: the message as it is (our input is CRLF already)."""
+    return msg
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="smexop-outbound-")
+    procs = []
+    ctls = []
+    try:
+        run(tmp, procs, ctls)
+    finally:
+        for c in ctls:
+            try:
+                c.stop()
+            except Exception:
+                pass
+        for p in procs:
+            stop(p, timeout=5)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return R.summary()
+
+
+def run(tmp, procs, ctls):
+    crt, key = make_cert(tmp, "mx.test.example")
+    zone = os.path.join(tmp, "test.zone")
+    with open(zone, "w") as f:
+        f.write("""$TTL 300
+$ORIGIN test.example.
+@		IN	SOA	ns hostmaster 1 3600 600 86400 300
+mx		IN	A	127.0.0.1
+wrong		IN	A	127.0.0.1
+$ORIGIN mxroute.example.
+@		IN	MX	10 mx1
+@		IN	MX	20 mx2
+mx1		IN	A	127.0.0.3
+mx2		IN	A	127.0.0.1
+$ORIGIN nullmx.example.
+@		IN	MX	0 .
+$ORIGIN implicit.example.
+@		IN	A	127.0.0.1
+$ORIGIN nohost.example.
+@		IN	MX	10 gone.nohost.example.
+""")
+
+    # ---- smtp-sink: plain SMTP, LMTP, throughput ----
+    sink_port = free_port()
+    # smtp-sink wants -u USER when started as root
+    user = ["-u", "root"] if os.getuid() == 0 else []
+    sink = subprocess.Popen(["/usr/sbin/smtp-sink"] + user + ["127.0.0.1:%d" % sink_port, "256"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(sink)
+    R.check("smtp-sink starts", smexoptest.wait_listening(sink, sink_port))
+    rc, out, err = send(["--server", "127.0.0.1:%d" % sink_port, "--mail-from", "a@sender.example",
+                         "--rcpt", "b@test.example", "--rcpt", "c@test.example", "-v"])
+    res = lines_for(out)
+    R.check("sink: exit 0", rc == 0, out + err)
+    R.check("sink: both delivered", all(v[0] == "delivered" for v in res.values()) and
+            len(res) == 2, out)
+    R.check("sink: pipelined (MAIL, RCPT, RCPT, DATA in one go)",
+            "-> MAIL FROM:<a@sender.example> BODY=8BITMIME\n-> RCPT TO:<b@test.example>\n"
+            "-> RCPT TO:<c@test.example>\n-> DATA\n" in err, err)
+    R.check("sink: QUIT at the end", "-> QUIT" in err, err)
+
+    rc, out, err = send(["--server", "127.0.0.1:%d" % sink_port, "--mail-from", "",
+                         "--rcpt", "b@test.example", "--tls", "required"])
+    R.check("sink: --tls required without STARTTLS is deferred",
+            rc == 1 and lines_for(out).get("b@test.example", ("",))[0] == "deferred" and
+            "TLS is required" in out, out + err)
+
+    sink_l_port = free_port()
+    sinkl = subprocess.Popen(["/usr/sbin/smtp-sink", "-L"] + user +
+                             ["127.0.0.1:%d" % sink_l_port, "64"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(sinkl)
+    R.check("smtp-sink -L starts", smexoptest.wait_listening(sinkl, sink_l_port))
+    rc, out, err = send(["--server", "127.0.0.1:%d" % sink_l_port, "--lmtp", "--mail-from",
+                         "a@sender.example", "--rcpt", "b@test.example", "--rcpt",
+                         "c@test.example", "-v"])
+    R.check("sink LMTP: LHLO and both delivered",
+            rc == 0 and "-> LHLO" in err and len(lines_for(out)) == 2, out + err)
+
+    n = int(os.environ.get("SMEXOP_OUTBOUND_BENCH", "500"))
+    rates = {}
+    for mode, extra in (("reused", []), ("new", ["--no-reuse"])):
+        rc, out, err = send(["--server", "127.0.0.1:%d" % sink_port, "--mail-from",
+                             "a@sender.example", "--rcpt", "b@test.example", "--repeat", str(n)]
+                            + extra, timeout=300)
+        rate = 0.0
+        for line in err.splitlines():
+            if "messages/s" in line:
+                rate = float(line.split(": ")[1].split(" ")[0])
+        rates[mode] = rate
+        R.check("sink: %d messages, connections %s" % (n, mode), rc == 0 and rate > 0,
+                out[-300:] + err[-300:])
+    # a figure, not a check: timings on a shared machine are no test
+    print("throughput against smtp-sink: %.0f messages/s over one reused connection, "
+          "%.0f messages/s with a new connection per message" % (rates["reused"], rates["new"]))
+
+    # ---- aiosmtpd with STARTTLS ----
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(crt, key)
+    tls_port = free_port()
+    ctl, handler = start_aiosmtpd(tls_port, tls_context=ctx)
+    ctls.append(ctl)
+
+    rc, out, err = send(["--server", "mx.test.example:%d" % tls_port, "--dns-zone", zone,
+                         "--tls", "verify", "--ca-file", crt, "--mail-from", "a@sender.example",
+                         "--rcpt", "b@test.example", "-v"])
+    R.check("aiosmtpd: verify with the right name delivers", rc == 0, out + err)
+    sess = session_line(out)
+    R.check("aiosmtpd: session says TLS, verified, policy verify",
+            "tls=TLSv1.3" in sess and "verified=yes" in sess and "policy=verify" in sess, sess)
+    R.check("aiosmtpd: STARTTLS then EHLO again",
+            "-> STARTTLS" in err and err.count("-> EHLO") == 2, err)
+    m = handler.messages[-1] if handler.messages else {}
+    R.check("aiosmtpd: the bytes received equal the message (dots, 8-bit, CRLF)",
+            m.get("content") == MESSAGE, repr(m.get("content")))
+    R.check("aiosmtpd: BODY=8BITMIME and SIZE sent",
+            "BODY=8BITMIME" in m.get("mail_options", []) and
+            any(o.startswith("SIZE=") for o in m.get("mail_options", [])), str(m))
+    R.check("aiosmtpd: the message went over TLS", m.get("tls") is True, str(m))
+
+    # LF-only input goes out as CRLF
+    rc, out, err = send(["--server", "127.0.0.1:%d" % tls_port, "--mail-from", "a@sender.example",
+                         "--rcpt", "b@test.example"], message=MESSAGE.replace(b"\r\n", b"\n"))
+    m = handler.messages[-1] if handler.messages else {}
+    R.check("aiosmtpd: LF line ends arrive as CRLF", rc == 0 and m.get("content") == MESSAGE,
+            repr(m.get("content")))
+
+    rc, out, err = send(["--server", "wrong.test.example:%d" % tls_port, "--dns-zone", zone,
+                         "--tls", "verify", "--ca-file", crt, "--mail-from", "a@sender.example",
+                         "--rcpt", "b@test.example"])
+    st = lines_for(out).get("b@test.example", ("", ""))
+    R.check("aiosmtpd: verify with a wrong name is deferred",
+            rc == 1 and st[0] == "deferred" and "certificate verification failed" in st[1],
+            out + err)
+
+    rc, out, err = send(["--server", "127.0.0.1:%d" % tls_port, "--mail-from", "a@sender.example",
+                         "--rcpt", "temp@test.example", "--rcpt", "perm@test.example",
+                         "--rcpt", "ok@test.example"])
+    res = lines_for(out)
+    R.check("aiosmtpd: 4xx recipient deferred",
+            res.get("temp@test.example", ("",))[0] == "deferred" and
+            " 451 4.2.0 " in res.get("temp@test.example", ("", ""))[1], out)
+    R.check("aiosmtpd: 5xx recipient failed",
+            res.get("perm@test.example", ("",))[0] == "failed" and
+            " 550 5.1.1 " in res.get("perm@test.example", ("", ""))[1], out)
+    R.check("aiosmtpd: the third delivered, exit 1",
+            res.get("ok@test.example", ("",))[0] == "delivered" and rc == 1, out)
+    m = handler.messages[-1] if handler.messages else {}
+    R.check("aiosmtpd: only the accepted recipient got it", m.get("rcpts") == ["ok@test.example"],
+            str(m))
+
+    # ---- MX routing through the zone file, on the aiosmtpd port ----
+    rc, out, err = send(["--dns-zone", zone, "--port", str(tls_port), "--mail-from",
+                         "a@sender.example", "--rcpt", "x@mxroute.example", "-v"])
+    sess = session_line(out)
+    R.check("MX: first MX refuses, the second delivers",
+            rc == 0 and "host=mx2.mxroute.example" in sess, out + err)
+    rc, out, err = send(["--dns-zone", zone, "--mail-from", "a@sender.example", "--rcpt",
+                         "x@nullmx.example"])
+    st = lines_for(out).get("x@nullmx.example", ("", ""))
+    R.check("MX: null MX fails with 556 5.1.10",
+            rc == 1 and st[0] == "failed" and st[1].startswith("556 5.1.10"), out + err)
+    rc, out, err = send(["--dns-zone", zone, "--mail-from", "a@sender.example", "--rcpt",
+                         "x@nxdomain.example"])
+    st = lines_for(out).get("x@nxdomain.example", ("", ""))
+    R.check("MX: a domain that does not exist fails", rc == 1 and st[0] == "failed", out + err)
+    rc, out, err = send(["--dns-zone", zone, "--mail-from", "a@sender.example", "--rcpt",
+                         "x@nohost.example"])
+    st = lines_for(out).get("x@nohost.example", ("", ""))
+    R.check("MX: an MX host without addresses defers", rc == 1 and st[0] == "deferred", out + err)
+    rc, out, err = send(["--dns-zone", zone, "--port", str(tls_port), "--mail-from",
+                         "a@sender.example", "--rcpt", "x@implicit.example", "--rcpt",
+                         "y@mxroute.example"])
+    res = lines_for(out)
+    R.check("MX: implicit MX, and two domains in one run",
+            rc == 0 and res.get("x@implicit.example", ("",))[0] == "delivered" and
+            res.get("y@mxroute.example", ("",))[0] == "delivered", out + err)
+
+    # ---- aiosmtpd LMTP ----
+    lmtp_port = free_port()
+    lctl, lhandler = start_aiosmtpd(lmtp_port, lmtp=True)
+    ctls.append(lctl)
+    rc, out, err = send(["--server", "127.0.0.1:%d" % lmtp_port, "--lmtp", "--mail-from",
+                         "a@sender.example", "--rcpt", "b@test.example", "--rcpt",
+                         "perm@test.example", "--rcpt", "quota@test.example", "--rcpt",
+                         "c@test.example"])
+    res = lines_for(out)
+    m = lhandler.messages[-1] if lhandler.messages else {}
+    R.check("LMTP: one reply per accepted recipient after the data",
+            res.get("b@test.example", ("",))[0] == "delivered" and
+            res.get("c@test.example", ("",))[0] == "delivered" and
+            res.get("quota@test.example", ("", ""))[0] == "deferred" and
+            "452 4.2.2" in res.get("quota@test.example", ("", ""))[1] and
+            res.get("perm@test.example", ("",))[0] == "failed" and rc == 1, out + err)
+    R.check("LMTP: content", m.get("content") == MESSAGE, repr(m.get("content")))
+
+    # ---- smexop's own SMTP server: BDAT and DATA over STARTTLS ----
+    if TEST_SERVER:
+        sdir = os.path.join(tmp, "srv")
+        os.mkdir(sdir)
+        ports = os.path.join(tmp, "ports")
+        srv = subprocess.Popen([TEST_SERVER, "--dir", sdir, "--ports", ports, "--cert", crt,
+                                "--key", key], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+        procs.append(srv)
+        ok = wait_for(lambda: os.path.exists(ports) and os.path.getsize(ports) > 0)
+        R.check("smtp_test_server starts", bool(ok))
+        port = int(open(ports).read().split()[0]) if ok else 0
+        for name, extra in (("BDAT", []), ("DATA", ["--no-chunking"])):
+            before = set(os.listdir(sdir))
+            rc, out, err = send(["--server", "127.0.0.1:%d" % port, "--tls", "required",
+                                 "--mail-from", "a@sender.example", "--rcpt", "b@test.example",
+                                 "--rcpt", "reject-me@test.example", "-v"] + extra)
+            res = lines_for(out)
+            R.check("own server %s: delivered and 550 per recipient" % name,
+                    res.get("b@test.example", ("",))[0] == "delivered" and
+                    res.get("reject-me@test.example", ("",))[0] == "failed", out + err)
+            R.check("own server %s: %s used" % (name, name),
+                    ("-> BDAT " in err) == (name == "BDAT"), err)
+            got = wait_for(lambda: [f for f in set(os.listdir(sdir)) - before
+                                    if f.endswith(".eml")])
+            data = open(os.path.join(sdir, got[0]), "rb").read() if got else b""
+            R.check("own server %s: the bytes received equal the message" % name,
+                    data == MESSAGE, repr(data[:200]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
