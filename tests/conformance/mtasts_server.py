@@ -11,7 +11,8 @@ library only; certificates are made with the openssl tool).
 
 The sites file maps a host name (the Host header without the port) to
 {"status": 200, "content_type": "text/plain", "body": "...",
- "chunked": false}; a host not in it gets 404.  It is read again on every
+ "chunked": false, "location": null, "sleep": 0}; a host not in it gets
+404.  POST to any host echoes the Content-Type, a newline and the body.  It is read again on every
 request, so a test can change a policy between two fetches.
 
 Certificates: a test CA (certs.ca, the file to trust), a leaf for every
@@ -27,6 +28,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 
 
 def _openssl(*args, cwd):
@@ -107,6 +109,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        if site.get("sleep"):
+            time.sleep(site["sleep"])
         body = site.get("body", "").encode()
         self.send_response(site.get("status", 200))
         if site.get("content_type") is not None:
@@ -131,6 +135,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
         except OSError:
             pass
+
+
+    def do_POST(self):
+        """do_POST - echo: the Content-Type, a newline, the body."""
+        n = int(self.headers.get("Content-Length") or "0")
+        data = self.rfile.read(n) if n > 0 else b""
+        self.server.requests.append((self.headers.get("Host", ""), self.path))
+        body = (self.headers.get("Content-Type") or "").encode() + b"\n" + data
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
 
 
 class _Server(http.server.ThreadingHTTPServer):
