@@ -118,6 +118,9 @@ struct scan_item {
 	const char *data; /* SCAN_SLICE */
 	size_t len;
 	const char *error; /* SCAN_ERROR */
+	bool owns_file;    /* file is ours to free (the first item of an mbox) */
+	void *map;         /* the mapped mbox, on its first item */
+	size_t map_len;
 };
 
 struct scan_list {
@@ -190,7 +193,8 @@ static int scan_add_error(struct scan_list *l, const char *file, const char *fmt
 }
 
 /* scan_add_mbox - the messages of an mbox held in data[0..len) */
-static int scan_add_mbox(struct scan_list *l, const char *file, const char *data, size_t len)
+static int scan_add_mbox(struct scan_list *l, const char *file, const char *data, size_t len,
+                         bool owner)
 {
 	struct mbox_iter it;
 	struct mbox_msg mm;
@@ -198,6 +202,12 @@ static int scan_add_mbox(struct scan_list *l, const char *file, const char *data
 	mbox_iter_init(&it, data, len);
 	while (mbox_next(&it, &mm)) {
 		struct scan_item item = { .kind = SCAN_SLICE, .file = file, .index = mm.index };
+
+		if (mm.index == 1 && owner) {
+			item.owns_file = true;
+			item.map = (void *)data;
+			item.map_len = len;
+		}
 
 		item.data = data + mm.offset;
 		item.len = mm.len;
@@ -228,8 +238,9 @@ static int scan_add_path(struct scan_list *l, const char *path)
 			                      "a directory, but not a Maildir (no cur/ and new/)");
 		if (maildir_list_read(path, &ml, &err) < 0)
 			return scan_add_error(l, path, "%s", err.msg);
+		item.owns_file = true;
 		for (i = 0; i < ml.n; i++) {
-			item.file = ml.paths[i]; /* handed over: lives as long as the list */
+			item.file = ml.paths[i]; /* handed over to the list */
 			if (scan_list_add(l, &item) < 0) {
 				for (; i < ml.n; i++)
 					free(ml.paths[i]);
@@ -254,7 +265,12 @@ static int scan_add_path(struct scan_list *l, const char *path)
 	    (uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2) {
 		close(fd);
 		item.file = strdup(path);
-		return item.file != NULL ? scan_list_add(l, &item) : -1;
+		item.owns_file = true;
+		if (item.file == NULL || scan_list_add(l, &item) < 0) {
+			free((char *)item.file);
+			return -1;
+		}
+		return 0;
 	}
 	/* an mbox: mapped once here, read by every worker after the fork */
 	{
@@ -268,7 +284,7 @@ static int scan_add_path(struct scan_list *l, const char *path)
 			free(name);
 			return scan_add_error(l, path, "cannot map: %s", strerror(errno));
 		}
-		return scan_add_mbox(l, name, map, (size_t)st.st_size);
+		return scan_add_mbox(l, name, map, (size_t)st.st_size, true);
 	}
 }
 
@@ -283,7 +299,7 @@ static int scan_add_stdin(struct scan_list *l, struct buf *in)
 		return scan_add_error(l, "-", "cannot read standard input%s",
 		                      errno == 0 ? " (too large)" : "");
 	if (mbox_is_mbox(in->data, in->len))
-		return scan_add_mbox(l, "-", in->data, in->len);
+		return scan_add_mbox(l, "-", in->data, in->len, false);
 	item.data = in->data != NULL ? in->data : "";
 	item.len = in->len;
 	return scan_list_add(l, &item);
@@ -1538,10 +1554,14 @@ out:
 		free(so.res[k].err);
 	}
 	free(so.res);
-	/* the file names and the mapped mbox files are released at exit */
-	for (k = 0; k < list.n; k++)
+	for (k = 0; k < list.n; k++) {
 		if (list.v[k].kind == SCAN_ERROR)
 			free((char *)list.v[k].error);
+		if (list.v[k].owns_file)
+			free((char *)list.v[k].file);
+		if (list.v[k].map != NULL)
+			munmap(list.v[k].map, list.v[k].map_len);
+	}
 	free(list.v);
 	buf_free(&in);
 	config_free(ctx.cfg);
