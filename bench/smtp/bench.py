@@ -189,16 +189,7 @@ class Postfix:
             master = int(open(pidfile).read().split()[0])
         except (OSError, ValueError):
             return []
-        out = [master]
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open("/proc/%s/stat" % d) as f:
-                        if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
-                            out.append(int(d))
-                except (OSError, ValueError, IndexError):
-                    pass
-        return out
+        return [master] + children(master)
 
     def stop(self):
         self.run(["stop"], check=False)
@@ -237,6 +228,20 @@ class Smexop:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+def children(parent):
+    """children - the pids whose parent is parent"""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
 
 
 def cpu_seconds(pids):
