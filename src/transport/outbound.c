@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -40,7 +41,10 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/str.h"
+#include "report/tlsrpt.h"
 #include "smtp/smtp_client.h"
+#include "transport/dane.h"
+#include "transport/mtasts.h"
 
 #define OB_MAX_HOSTS_DEFAULT  10
 #define OB_MX_MAX             32 /* MX records kept from one answer */
@@ -62,7 +66,17 @@ struct ob_host {
 	struct net_addr addrs[OB_HOST_ADDRS];
 	size_t naddr;
 	enum dns_status st[2]; /* AAAA, A */
+	enum dns_sec sec[2];
+	const char *canon; /* the address answer's name after CNAMEs */
+	bool via_mx;
+	/* DANE (RFC 7672) for this host, decided before its first address */
+	bool policy_done;
+	struct dane_lookup *dl;
+	const struct dane_policy *dane; /* NULL: DANE was not looked at */
 };
+
+/* what decides TLS for the current connection */
+enum ob_pol { POL_CONNECTOR, POL_DANE, POL_DANE_ENCRYPT, POL_STS };
 
 /* a session nobody works on: idle in the cache, or closing */
 struct ob_conn {
@@ -108,6 +122,20 @@ struct ob_job {
 	struct net_addr cur_addr;
 	enum smtp_client_tls_mode cur_tls;
 	bool cur_verify;
+	enum ob_pol cur_pol;
+	bool tlsrpt_done; /* this connection's TLS outcome is recorded */
+	/* direct delivery: the MX answer's DNSSEC status and the MTA-STS policy */
+	bool direct;
+	enum dns_sec mx_sec;
+	struct mtasts_job *stsq;
+	bool sts_pending;
+	enum mtasts_mode sts_mode; /* NONE when no policy applies */
+	const char **sts_mx;
+	size_t sts_nmx;
+	const char **sts_lines; /* the policy as lines, for TLS-RPT */
+	size_t sts_nlines;
+	bool sts_failed;
+	enum mtasts_failure sts_failure;
 	char where[360]; /* "mx.example.com[192.0.2.1]:25" */
 	struct outbound_result out;
 	struct event *finish_ev;
@@ -120,6 +148,7 @@ struct outbound {
 	char helo[256];
 	char *ca_file;
 	SSL_CTX *ssl_ctx;
+	struct mtasts *sts;
 	struct ob_job *jobs;
 	struct ob_conn *conns;
 	size_t nidle;
@@ -393,7 +422,12 @@ static void job_cancel_dns(struct ob_job *j)
 	if (j->mxq != NULL)
 		dns_cancel(j->mxq);
 	j->mxq = NULL;
+	if (j->stsq != NULL)
+		mtasts_cancel(j->stsq);
+	j->stsq = NULL;
 	for (i = 0; i < j->nhosts; i++) {
+		dane_lookup_cancel(j->hosts[i].dl);
+		j->hosts[i].dl = NULL;
 		if (j->hosts[i].q[0] != NULL)
 			dns_cancel(j->hosts[i].q[0]);
 		if (j->hosts[i].q[1] != NULL)
@@ -476,13 +510,117 @@ static void job_finish(struct ob_job *j)
 		job_finish_cb(-1, 0, j); /* out of resources: at once, better than never */
 }
 
+/* ---- TLS-RPT ---- */
+
+static enum tlsrpt_result ob_dane_result(enum dane_failure f)
+{
+	switch (f) {
+	case DANE_FAIL_TLSA_INVALID:
+		return TLSRPT_TLSA_INVALID;
+	case DANE_FAIL_DNSSEC_INVALID:
+		return TLSRPT_DNSSEC_INVALID;
+	case DANE_FAIL_DANE_REQUIRED:
+		return TLSRPT_DANE_REQUIRED;
+	case DANE_FAIL_STARTTLS_NOT_SUPPORTED:
+		return TLSRPT_STARTTLS_NOT_SUPPORTED;
+	case DANE_FAIL_CERT_HOST_MISMATCH:
+		return TLSRPT_CERTIFICATE_HOST_MISMATCH;
+	case DANE_FAIL_CERT_EXPIRED:
+		return TLSRPT_CERTIFICATE_EXPIRED;
+	case DANE_FAIL_CERT_NOT_TRUSTED:
+		return TLSRPT_CERTIFICATE_NOT_TRUSTED;
+	default:
+		return TLSRPT_VALIDATION_FAILURE;
+	}
+}
+
+static enum tlsrpt_result ob_x509_result(long v)
+{
+	switch (v) {
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+		return TLSRPT_CERTIFICATE_HOST_MISMATCH;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return TLSRPT_CERTIFICATE_EXPIRED;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		return TLSRPT_CERTIFICATE_NOT_TRUSTED;
+	default:
+		return TLSRPT_VALIDATION_FAILURE;
+	}
+}
+
+/* job_tlsrpt - count one TLS session attempt to host h for the recipient
+ * domain's TLS-RPT report (direct delivery with a store only) */
+static void job_tlsrpt(struct ob_job *j, const struct ob_host *h, bool dane_applies,
+                       enum tlsrpt_result result, const char *why)
+{
+	struct outbound *ob = j->ob;
+	struct tlsrpt_outcome o = { 0 };
+	struct sx_err err = { 0 };
+	const char *tlsa_lines[DANE_TLSA_RRSET_MAX];
+	const char *mx1[1];
+	struct buf b;
+	size_t i, n = 0;
+	char ip[NET_ADDR_STRLEN] = "";
+
+	if (ob->o.store == NULL || !j->direct || h == NULL)
+		return;
+	o.policy_domain = j->req.domain;
+	o.result = result;
+	o.receiving_mx_hostname = h->name;
+	if (j->cur == h && j->cur_addr.family != 0)
+		o.receiving_ip = net_addr_format(&j->cur_addr, ip, sizeof(ip));
+	o.failure_reason_code = why;
+	buf_init(&b, 2 * DANE_TLSA_DATA_MAX + 64);
+	if (dane_applies && h->dane != NULL) {
+		o.policy_type = TLSRPT_POLICY_TLSA;
+		for (i = 0; i < h->dane->nrecords && n < DANE_TLSA_RRSET_MAX; i++) {
+			buf_clear(&b);
+			if (dane_tlsa_format(&h->dane->records[i], &b) < 0 ||
+			    (tlsa_lines[n] = arena_strdup(j->a, b.data)) == NULL)
+				break;
+			n++;
+		}
+		o.policy_strings = tlsa_lines;
+		o.npolicy_strings = n;
+		mx1[0] = h->name;
+		o.mx_hosts = mx1;
+		o.nmx_hosts = 1;
+	} else if (j->sts_mode != MTASTS_MODE_NONE || j->sts_failed) {
+		o.policy_type = TLSRPT_POLICY_STS;
+		o.policy_strings = j->sts_lines;
+		o.npolicy_strings = j->sts_nlines;
+		o.mx_hosts = j->sts_mx;
+		o.nmx_hosts = j->sts_nmx;
+	} else {
+		o.policy_type = TLSRPT_POLICY_NONE;
+	}
+	if (tlsrpt_record(ob->o.store, &o, (int64_t)time(NULL), &err) < 0)
+		log_warn("outbound event=tlsrpt-error domain=%s error=\"%s\"", j->req.domain,
+		         err.msg);
+	buf_free(&b);
+}
+
 /* ---- TLS ---- */
 
 static int job_tls_prepare(SSL *ssl, void *arg)
 {
 	struct ob_job *j = arg;
+	char err[256];
 
-	if (j->cur_verify && j->cur != NULL && !j->cur->literal) {
+	if (j->cur_pol == POL_DANE) {
+		if (dane_ssl_prepare(ssl, j->cur->dane, err, sizeof(err)) < 0) {
+			log_warn("outbound event=dane-error host=%s error=\"%s\"", j->cur->name,
+			         err);
+			return -1;
+		}
+		return 0;
+	}
+	if ((j->cur_verify || j->cur_pol == POL_STS) && j->cur != NULL && !j->cur->literal) {
 		/* the name we looked up: the MX host or the smart host */
 		if (SSL_set1_host(ssl, j->cur->name) != 1)
 			return -1;
@@ -499,8 +637,29 @@ static int job_tls_check(SSL *ssl, void *arg, char *why, size_t whysize)
 	snprintf(j->out.tls_version, sizeof(j->out.tls_version), "%s", SSL_get_version(ssl));
 	snprintf(j->out.tls_cipher, sizeof(j->out.tls_cipher), "%s", SSL_get_cipher_name(ssl));
 	j->out.tls_verified = false;
-	if (!j->cur_verify)
+	j->tlsrpt_done = true;
+	if (j->cur_pol == POL_DANE) {
+		struct dane_outcome o;
+
+		if (dane_ssl_outcome(ssl, &o) < 0 || !o.authenticated) {
+			snprintf(why, whysize, "DANE authentication of %s failed: %s", j->cur->name,
+			         o.why[0] ? o.why : "no DANE state");
+			job_tlsrpt(j, j->cur, true, ob_dane_result(o.failure), o.why);
+			return -1;
+		}
+		j->out.tls_verified = true;
+		job_tlsrpt(j, j->cur, true, TLSRPT_SUCCESS, NULL);
 		return 0;
+	}
+	if (j->cur_pol == POL_DANE_ENCRYPT) {
+		/* a secure TLSA RRset without a usable record: TLS, unauthenticated */
+		job_tlsrpt(j, j->cur, true, TLSRPT_TLSA_INVALID, "no usable TLSA record");
+		return 0;
+	}
+	if (!j->cur_verify && j->cur_pol != POL_STS) {
+		job_tlsrpt(j, j->cur, false, TLSRPT_SUCCESS, NULL);
+		return 0;
+	}
 	v = SSL_get_verify_result(ssl);
 	if (SSL_get0_peer_certificate(ssl) == NULL)
 		v = X509_V_ERR_UNSPECIFIED;
@@ -511,9 +670,17 @@ static int job_tls_check(SSL *ssl, void *arg, char *why, size_t whysize)
 	if (v != X509_V_OK) {
 		snprintf(why, whysize, "certificate verification failed for %s: %s", j->cur->name,
 		         X509_verify_cert_error_string(v));
+		job_tlsrpt(j, j->cur, false, ob_x509_result(v), X509_verify_cert_error_string(v));
+		return -1;
+	}
+	if (j->cur_pol == POL_STS && SSL_version(ssl) < TLS1_2_VERSION) {
+		snprintf(why, whysize, "MTA-STS requires TLS 1.2 or later, %s has %s", j->cur->name,
+		         SSL_get_version(ssl));
+		job_tlsrpt(j, j->cur, false, TLSRPT_VALIDATION_FAILURE, why);
 		return -1;
 	}
 	j->out.tls_verified = true;
+	job_tlsrpt(j, j->cur, false, TLSRPT_SUCCESS, NULL);
 	return 0;
 }
 
@@ -559,7 +726,15 @@ static void job_connect(struct ob_job *j, const struct net_addr *addr)
 	j->out.tls_version[0] = j->out.tls_cipher[0] = '\0';
 	j->out.tls_verified = false;
 
-	/* the connector's TLS setting (DANE and MTA-STS go before it, per host) */
+	/* DANE, then MTA-STS in enforce mode, then the connector's TLS setting */
+	j->tlsrpt_done = false;
+	j->cur_pol = POL_CONNECTOR;
+	if (j->cur->dane != NULL && j->cur->dane->status == DANE_REQUIRED)
+		j->cur_pol = POL_DANE;
+	else if (j->cur->dane != NULL && j->cur->dane->status == DANE_ENCRYPT)
+		j->cur_pol = POL_DANE_ENCRYPT;
+	else if (j->direct && j->sts_mode == MTASTS_MODE_ENFORCE)
+		j->cur_pol = POL_STS;
 	switch (j->req.tls) {
 	case OUTBOUND_TLS_NONE:
 		j->cur_tls = SMTP_CLIENT_TLS_NO;
@@ -574,6 +749,11 @@ static void job_connect(struct ob_job *j, const struct net_addr *addr)
 	}
 	j->cur_verify = j->req.tls == OUTBOUND_TLS_VERIFY;
 	j->out.tls_policy = ob_tls_name(j->req.tls);
+	if (j->cur_pol != POL_CONNECTOR) {
+		j->cur_tls = SMTP_CLIENT_TLS_MUST;
+		j->cur_verify = false; /* the policy's own checks */
+		j->out.tls_policy = j->cur_pol == POL_STS ? "mta-sts" : "dane";
+	}
 
 	so.base = ob->base;
 	so.helo_name = ob->helo;
@@ -610,6 +790,9 @@ static void host_answer(struct ob_job *j, struct ob_host *h, int which,
 
 	h->q[which] = NULL;
 	h->st[which] = ans->status;
+	h->sec[which] = ans->sec;
+	if (ans->canonname != NULL && h->canon == NULL && ans->status == DNS_OK)
+		h->canon = arena_strdup(j->a, ans->canonname);
 	for (i = 0; ans->status == DNS_OK && i < ans->count && h->naddr < OB_HOST_ADDRS; i++) {
 		const struct dns_rr *rr = &ans->rr[i];
 		struct net_addr *a = &h->addrs[h->naddr];
@@ -661,7 +844,87 @@ static void host_note_dns(struct ob_job *j, struct ob_host *h)
 	             : "host has no address (A or AAAA)");
 	for (i = 0; i < j->req.nrcpts; i++)
 		if (!j->final[i])
-			job_set(j, i, temp ? 0 : 0, temp ? "4.4.3" : "4.4.4", text, false);
+			job_set(j, i, 0, temp ? "4.4.3" : "4.4.4", text, false);
+}
+
+static void host_dane_cb(const struct dane_policy *p, void *arg)
+{
+	struct ob_job *j = arg;
+	struct ob_host *h = &j->hosts[j->host_i];
+
+	h->dl = NULL;
+	h->dane = p;
+	h->policy_done = true;
+	log_info("outbound event=dane id=%s host=%s status=%s%s%s",
+	         j->req.trace_id ? j->req.trace_id : "-", h->name, dane_status_name(p->status),
+	         p->why ? " why=" : "", p->why ? p->why : "");
+	job_next(j);
+}
+
+/* host_dane_start - look up the host's TLSA records when DANE can apply
+ * (RFC 7672 2.2: a DNSSEC-secure MX RRset, or for the implicit MX secure
+ * address records); true when a lookup runs */
+static bool host_dane_start(struct ob_job *j, struct ob_host *h)
+{
+	struct dane_input in = { 0 };
+	enum dns_sec asec;
+
+	if (!j->direct || !j->ob->o.dane || h->literal)
+		return false;
+	if (h->sec[0] == DNS_SEC_BOGUS || h->sec[1] == DNS_SEC_BOGUS)
+		asec = DNS_SEC_BOGUS;
+	else if (h->sec[0] == DNS_SEC_SECURE && h->sec[1] == DNS_SEC_SECURE)
+		asec = DNS_SEC_SECURE;
+	else
+		asec = DNS_SEC_INSECURE;
+	if (h->via_mx ? j->mx_sec != DNS_SEC_SECURE : asec != DNS_SEC_SECURE)
+		return false;
+	in.host = h->name;
+	in.port = h->port;
+	in.via_mx = h->via_mx;
+	in.mx_sec = j->mx_sec;
+	in.addr_sec = asec;
+	in.addr_canon = h->canon;
+	h->dl = dane_lookup(j->ob->dns, j->ob->base, j->a, &in, 0, host_dane_cb, j);
+	return h->dl != NULL;
+}
+
+/* host_skip - true when a policy forbids this host: DANE unusable, or an MX
+ * that MTA-STS in enforce mode does not list; the recipients say why */
+static bool host_skip(struct ob_job *j, struct ob_host *h)
+{
+	char text[512];
+	size_t i;
+
+	if (h->dane != NULL && h->dane->status == DANE_UNUSABLE) {
+		ob_text(text, sizeof(text), "%s: DANE: %s", h->name,
+		        h->dane->why ? h->dane->why : dane_failure_name(h->dane->failure));
+		for (i = 0; i < j->req.nrcpts; i++)
+			if (!j->final[i])
+				job_set(j, i, 0, "4.7.5", text, false);
+		job_tlsrpt(j, h, true, ob_dane_result(h->dane->failure), h->dane->why);
+		return true;
+	}
+	if ((h->dane == NULL || h->dane->status == DANE_NONE) && j->direct &&
+	    j->sts_mode == MTASTS_MODE_ENFORCE) {
+		bool match = false;
+
+		for (i = 0; i < j->sts_nmx && !match; i++)
+			match = mtasts_pattern_match(j->sts_mx[i], h->name);
+		if (!match) {
+			mtasts_defer_text(j->req.domain, text, sizeof(text));
+			for (i = 0; i < j->req.nrcpts; i++)
+				if (!j->final[i])
+					job_set(j, i, MTASTS_DEFER_CODE, MTASTS_DEFER_ENHANCED,
+					        text, false);
+			log_info("outbound event=mta-sts-skip domain=%s host=%s reason=mx-mismatch",
+			         j->req.domain, h->name);
+			job_tlsrpt(j, h, false, TLSRPT_VALIDATION_FAILURE,
+			           "MX host not listed in the MTA-STS policy");
+			return true;
+		}
+	}
+	return false;
 }
 
 /* job_next - the next address to try, or the end of the route */
@@ -694,6 +957,18 @@ static void job_next(struct ob_job *j)
 				host_note_dns(j, h);
 			j->host_i++;
 			j->addr_i = 0;
+			continue;
+		}
+		/* the host's TLS policy before its first address */
+		if (!h->policy_done) {
+			if (host_dane_start(j, h))
+				return;
+			h->policy_done = true;
+		}
+		if (h->dl != NULL || j->sts_pending)
+			return;
+		if (j->addr_i == 0 && host_skip(j, h)) {
+			j->host_i++;
 			continue;
 		}
 		j->cur = h;
@@ -763,6 +1038,7 @@ static void job_mx_cb(const struct dns_answer *ans, void *arg)
 	size_t i, k, n = 0;
 
 	j->mxq = NULL;
+	j->mx_sec = ans->sec;
 	if (ans->status == DNS_NODATA) {
 		/* RFC 5321 5.1: no MX, the domain itself is the implicit MX */
 		j->hosts = arena_array(j->a, 1, sizeof(*j->hosts));
@@ -833,9 +1109,54 @@ static void job_mx_cb(const struct dns_answer *ans, void *arg)
 			*a = *b;
 			*b = t;
 		}
-	for (i = 0; i < j->nhosts; i++)
+	for (i = 0; i < j->nhosts; i++) {
 		j->hosts[i].port = job_port(j, 0);
+		j->hosts[i].via_mx = true;
+	}
 	job_next(j);
+}
+
+/* job_sts_cb - the recipient domain's MTA-STS policy (RFC 8461), kept in the job */
+static void job_sts_cb(const struct mtasts_result *r, void *arg)
+{
+	struct ob_job *j = arg;
+	size_t i, n = 0;
+	const char *p;
+
+	j->stsq = NULL;
+	j->sts_pending = false;
+	if (r->status == MTASTS_FAILED) {
+		j->sts_failed = true;
+		j->sts_failure = r->failure;
+		log_info("outbound event=mta-sts domain=%s status=failed failure=%s", j->req.domain,
+		         mtasts_failure_name(r->failure) ? mtasts_failure_name(r->failure) : "-");
+	} else if (r->status == MTASTS_POLICY && r->policy != NULL) {
+		j->sts_mode = r->policy->mode;
+		j->sts_mx = arena_array(j->a, r->policy->nmx ? r->policy->nmx : 1, sizeof(char *));
+		for (i = 0; j->sts_mx != NULL && i < r->policy->nmx; i++)
+			if ((j->sts_mx[j->sts_nmx] = arena_strdup(j->a, r->policy->mx[i])) != NULL)
+				j->sts_nmx++;
+		/* the policy's lines for TLS-RPT's policy-string */
+		for (p = r->policy_text; p != NULL && *p != '\0'; p++)
+			if (*p == '\n')
+				n++;
+		j->sts_lines = arena_array(j->a, n + 1, sizeof(char *));
+		for (p = r->policy_text; j->sts_lines != NULL && p != NULL && *p != '\0';) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
+			while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' '))
+				len--;
+			if (len > 0 && j->sts_nlines <= n &&
+			    (j->sts_lines[j->sts_nlines] = arena_strndup(j->a, p, len)) != NULL)
+				j->sts_nlines++;
+			p = nl != NULL ? nl + 1 : p + strlen(p);
+		}
+		log_info("outbound event=mta-sts domain=%s mode=%s mx=%zu", j->req.domain,
+		         mtasts_mode_name(j->sts_mode), j->sts_nmx);
+	}
+	if (j->nhosts > 0)
+		job_next(j);
 }
 
 /* job_route - work out the hosts: smart hosts, a domain literal, or MX */
@@ -868,6 +1189,14 @@ static void job_route(struct ob_job *j)
 		}
 		job_next(j);
 		return;
+	}
+	j->direct = true;
+	if (j->ob->sts != NULL && !j->sts_pending && j->sts_mode == MTASTS_MODE_NONE &&
+	    !j->sts_failed) {
+		j->sts_pending = true;
+		j->stsq = mtasts_lookup(j->ob->sts, j->req.domain, job_sts_cb, j);
+		if (j->stsq == NULL)
+			j->sts_pending = false; /* out of resources: deliver as without a policy */
 	}
 	j->mxq = dns_lookup(j->ob->dns, j->req.domain, DNS_T_MX, job_mx_cb, j);
 	if (j->mxq == NULL) {
@@ -973,12 +1302,37 @@ static void job_closed(void *arg, struct smtp_client *c, const struct smtp_clien
 		job_finish(j);
 		return;
 	}
+	if (!j->tlsrpt_done && !j->sent && j->cur != NULL && why->code == 0) {
+		bool notls = strcmp(why->enhanced, "4.7.4") == 0;
+
+		if (notls || tls_failed) {
+			j->tlsrpt_done = true;
+			job_tlsrpt(
+			    j, j->cur, j->cur_pol == POL_DANE || j->cur_pol == POL_DANE_ENCRYPT,
+			    notls ? TLSRPT_STARTTLS_NOT_SUPPORTED : TLSRPT_VALIDATION_FAILURE,
+			    why->text);
+		}
+	}
 	for (i = 0; i < j->req.nrcpts; i++)
 		if (!j->final[i])
 			job_set_reply(j, i, why, false);
+	if (j->cur_pol == POL_STS && !j->sent &&
+	    (tls_failed || (why->code == 0 && strcmp(why->enhanced, "4.7.4") == 0))) {
+		/* RFC 8461 5: never plain text; EOP's words for the deferral */
+		char text[256];
+		char q[600];
+
+		log_info("outbound event=mta-sts-fail domain=%s relay=%s why=%s", j->req.domain,
+		         j->where, log_quote(q, sizeof(q), why->text));
+		mtasts_defer_text(j->req.domain, text, sizeof(text));
+		for (i = 0; i < j->req.nrcpts; i++)
+			if (!j->final[i])
+				job_set(j, i, MTASTS_DEFER_CODE, MTASTS_DEFER_ENHANCED, text,
+				        false);
+	}
 	/* opportunistic TLS that failed in the handshake: the same address in plain text */
 	if (tls_failed && j->req.tls == OUTBOUND_TLS_OPPORTUNISTIC && !j->plain_retry &&
-	    why->code == 0) {
+	    why->code == 0 && j->cur_pol == POL_CONNECTOR) {
 		unsigned max = j->ob->o.max_hosts ? j->ob->o.max_hosts : OB_MAX_HOSTS_DEFAULT;
 		if (j->tried < max) {
 			j->plain_retry = true;
@@ -1033,6 +1387,18 @@ struct outbound *outbound_new(struct event_base *base, struct dns *dns,
 		return outbound_free(ob);
 	}
 	(void)SSL_CTX_dane_enable(ob->ssl_ctx);
+	if (opts->mta_sts) {
+		struct mtasts_options mo = { 0 };
+
+		mo.base = base;
+		mo.dns = dns;
+		mo.store = opts->store;
+		mo.ca_file = ob->ca_file;
+		mo.port = opts->mta_sts_port;
+		ob->sts = mtasts_new(&mo, err);
+		if (ob->sts == NULL)
+			return outbound_free(ob);
+	}
 	return ob;
 }
 
@@ -1044,6 +1410,7 @@ struct outbound *outbound_free(struct outbound *ob)
 		job_free(ob->jobs);
 	while (ob->conns != NULL)
 		conn_free(ob->conns);
+	ob->sts = mtasts_free(ob->sts);
 	SSL_CTX_free(ob->ssl_ctx);
 	free(ob->ca_file);
 	free(ob);

@@ -83,8 +83,9 @@ struct outbound_options {
 	unsigned conn_reuse_max;     /* messages per session; 0: 100 */
 	unsigned conn_reuse_time_ms; /* a session is not reused after this age; 0: 300000 */
 	/* tests and tools */
-	bool no_chunking;   /* never BDAT */
-	bool no_pipelining; /* one command at a time */
+	unsigned mta_sts_port; /* the MTA-STS policy host's HTTPS port; 0: 443 */
+	bool no_chunking;      /* never BDAT */
+	bool no_pipelining;    /* one command at a time */
 	/* transcript - every SMTP command and reply line (smexop send -v); may be NULL */
 	void (*transcript)(void *arg, bool sent, const char *line, size_t len);
 	void *transcript_arg;

@@ -316,6 +316,9 @@ $ORIGIN nohost.example.
             rc == 0 and res.get("x@implicit.example", ("",))[0] == "delivered" and
             res.get("y@mxroute.example", ("",))[0] == "delivered", out + err)
 
+    # ---- DANE (RFC 7672) through DNSSEC-signed zones served by NSD ----
+    run_dane(tmp, crt, tls_port, sink_port)
+
     # ---- aiosmtpd LMTP ----
     lmtp_port = free_port()
     lctl, lhandler = start_aiosmtpd(lmtp_port, lmtp=True)
@@ -362,6 +365,66 @@ $ORIGIN nohost.example.
             data = open(os.path.join(sdir, got[0]), "rb").read() if got else b""
             R.check("own server %s: the bytes received equal the message" % name,
                     data == MESSAGE, repr(data[:200]))
+
+
+def spki_sha256(pem):
+    pub = subprocess.run(["openssl", "x509", "-in", pem, "-pubkey", "-noout"], check=True,
+                         capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub,
+                         check=True, capture_output=True).stdout
+    out = subprocess.run(["openssl", "dgst", "-sha256", "-r"], input=der, check=True,
+                         capture_output=True).stdout.decode()
+    return out.split()[0].lower()
+
+
+def run_dane(tmp, crt, tls_port, plain_port):
+    """DANE: the aiosmtpd STARTTLS server (tls_port) and smtp-sink (plain_port)
+    as the MX hosts of signed zones, the TLSA records at their ports."""
+    try:
+        import dnssec_zone
+    except ImportError as e:
+        R.check("DANE: the dnssec_zone fixture", False, str(e))
+        return
+    spki = spki_sha256(crt)
+    zones = dnssec_zone.DnssecZones()
+    zones.add("good.dnssec.example", ["@ MX 10 mx", "mx A 127.0.0.1",
+                                      "_%d._tcp.mx TLSA 3 1 1 %s" % (tls_port, spki)])
+    zones.add("wrong.dnssec.example", ["@ MX 10 mx", "mx A 127.0.0.1",
+                                       "_%d._tcp.mx TLSA 3 1 1 %s" % (tls_port, "ab" * 32)])
+    zones.add("notls.dnssec.example", ["@ MX 10 mx", "mx A 127.0.0.1",
+                                       "_%d._tcp.mx TLSA 3 1 1 %s" % (plain_port, spki)])
+    zones.add("btlsa.dnssec.example", ["@ MX 10 mx", "mx A 127.0.0.1",
+                                       "_%d._tcp.mx TLSA 3 1 1 %s" % (tls_port, spki)],
+              bogus_rrsets=[("_%d._tcp.mx" % tls_port, "TLSA")])
+    zones.add("plain.dnssec.example", ["@ MX 10 mx", "mx A 127.0.0.1"], mode="unsigned")
+    with zones.serve() as srv:
+        def dsend(rcpt, port, *extra):
+            return send(["--port", str(port), "--mail-from", "a@sender.example", "--rcpt", rcpt,
+                         "--dns-timeout", "3000"] + list(extra) + srv.dns_args)
+
+        rc, out, err = dsend("x@good.dnssec.example", tls_port, "-v")
+        sess = session_line(out)
+        R.check("DANE: a matching 3 1 1 record delivers, authenticated",
+                rc == 0 and "policy=dane" in sess and "verified=yes" in sess, out + err)
+        rc, out, err = dsend("x@wrong.dnssec.example", tls_port)
+        st = lines_for(out).get("x@wrong.dnssec.example", ("", ""))
+        R.check("DANE: no record matches: deferred",
+                rc == 1 and st[0] == "deferred" and "DANE" in st[1], out + err)
+        rc, out, err = dsend("x@notls.dnssec.example", plain_port)
+        st = lines_for(out).get("x@notls.dnssec.example", ("", ""))
+        R.check("DANE: a host without STARTTLS: deferred, never plain text",
+                rc == 1 and st[0] == "deferred" and "TLS is required" in st[1], out + err)
+        rc, out, err = dsend("x@btlsa.dnssec.example", tls_port)
+        st = lines_for(out).get("x@btlsa.dnssec.example", ("", ""))
+        R.check("DANE: a bogus TLSA answer makes the host unusable: deferred",
+                rc == 1 and st[0] == "deferred" and "DANE" in st[1], out + err)
+        rc, out, err = dsend("x@plain.dnssec.example", tls_port)
+        sess = session_line(out)
+        R.check("DANE: an unsigned zone gets opportunistic TLS",
+                rc == 0 and "policy=opportunistic" in sess and "tls=TLSv1" in sess, out + err)
+        rc, out, err = dsend("x@good.dnssec.example", tls_port, "--no-dane")
+        R.check("DANE: --no-dane delivers without it",
+                rc == 0 and "policy=opportunistic" in session_line(out), out + err)
 
 
 if __name__ == "__main__":
