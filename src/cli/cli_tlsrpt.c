@@ -158,7 +158,7 @@ static char *cli_tr_sign(struct cli_tr *t, struct arena *a, char *msg, size_t *l
 	hdrs[n + 1] = extra[1];
 	hdrs[n + 2] = NULL;
 	ds.opts.headers = hdrs;
-	ds.opts.timestamp = t->c.now;
+	ds.opts.timestamp = (int64_t)time(NULL); /* a signature is made now, whatever --now says */
 	buf_init(&b, 64 * 1024);
 	if (raw_message_parse(&raw, a, msg, *len, NULL, &err) == 0 &&
 	    dkim_sign(a, &raw, ds.signers, ds.nsigners, &ds.opts, &b, &err) == 0 &&
@@ -414,7 +414,8 @@ static int cli_tr_one(struct cli_tr *t, const char *domain, int64_t begin, int64
 		bool done_before = d[i].status != NULL && strcmp(d[i].status, "pending") != 0;
 		size_t len;
 		if (u->kind == TLSRPT_URI_MAILTO) {
-			msg = tlsrpt_report_message(a, &conf, &b, u->addr, t->c.now, &len);
+			msg =
+			    tlsrpt_report_message(a, &conf, &b, u->addr, (int64_t)time(NULL), &len);
 			if (msg == NULL) {
 				fprintf(stderr, "smexop tlsrpt report: out of memory\n");
 				goto out;

@@ -7,6 +7,8 @@ headers, multipart/report; report-type=tlsrpt, the application/tlsrpt+gzip
 part, its file name, the gzip'ed JSON of 4.4), retries (an https:
 destination that is down stays pending and the next run sends it with the
 same report-id, what was sent is not sent again), several records = none,
+the DKIM signature of the mail (a dkim.signing item for the From domain,
+keys from `smexop dkim init`) verified by `smexop dkim verify` and dkimpy,
 and the mail imported back with `smexop tlsrpt import` and summarised.
 
     test_tlsrpt.py SMEXOP TLSRPT_TOOL
@@ -125,6 +127,33 @@ def check_mail(res, name, raw, domain):
     return report, msg
 
 
+def zone_txt(zone_path, name):
+    """zone_txt - the TXT data of name in the zone file (strings joined)."""
+    with open(zone_path) as f:
+        for line in f:
+            if line.split() and line.split()[0].rstrip(".") == name and " TXT " in line:
+                return "".join(re.findall(r'"([^"]*)"', line)).encode()
+    return None
+
+
+def check_dkim(res, smexop, zone, path, raw):
+    """check_dkim - the report mail's DKIM signature: ours and dkimpy's verdicts."""
+    msg = email.message_from_bytes(raw)
+    sig = msg.get("DKIM-Signature", "")
+    res.check("DKIM-Signature d=sender.example", "d=sender.example" in sig, sig[:80])
+    res.check("DKIM signs TLS-Report-Domain",
+              "tls-report-domain" in re.sub(r"\s", "", sig).lower(), sig)
+    p = subprocess.run([smexop, "dkim", "verify", "--dns-zone", zone, path],
+                       capture_output=True, text=True)
+    res.check("smexop dkim verify: pass", p.stdout.startswith("pass"), p.stdout + p.stderr)
+    try:
+        import dkim
+    except ImportError:
+        return
+    ok = dkim.verify(raw, dnsfunc=lambda name, timeout=5: zone_txt(zone, name.decode().rstrip(".")))
+    res.check("dkimpy verify", ok)
+
+
 def main():
     smexop, tool = sys.argv[1], sys.argv[2]
     res = Results()
@@ -142,7 +171,14 @@ def main():
                     "store:\n  path: %s\n"
                     "spool:\n  dir: %s\n"
                     "tls_reports:\n  enabled: true\n  org_name: Sender Inc.\n"
-                    "  email: tlsrpt@sender.example\n" % (db, spool))
+                    "  email: tlsrpt@sender.example\n"
+                    "dkim:\n  signing:\n    - domain: sender.example\n      key_dir: %s\n"
+                    % (db, spool, os.path.join(tmp, "keys")))
+        p = subprocess.run([smexop, "dkim", "init", "sender.example", "-c", cfg],
+                           capture_output=True, text=True)
+        res.check("dkim init", p.returncode == 0, p.stderr)
+        dkim_records = [x for x in p.stdout.splitlines()
+                        if " IN TXT (" in x and not x.startswith(";")]
         zone = os.path.join(tmp, "test.zone")
         down_port = mtasts_server.free_port()  # nothing listens there
         with open(zone, "w") as f:
@@ -156,6 +192,7 @@ def main():
                     '_smtp._tls.two.example. IN TXT "v=TLSRPTv1; rua=mailto:a@two.example"\n'
                     '_smtp._tls.two.example. IN TXT "v=TLSRPTv1; rua=mailto:b@two.example"\n'
                     % (web.port, down_port))
+            f.write("\n".join(dkim_records) + "\n")
 
         def record(*args):
             subprocess.run([tool, db] + [str(a) for a in args], check=True)
@@ -211,6 +248,7 @@ def main():
             report, _ = check_mail(res, "mail", raw, "example.net")
             with open(os.path.join(tmp, "report.eml"), "wb") as f:
                 f.write(raw)
+            check_dkim(res, smexop, zone, os.path.join(tmp, "report.eml"), raw)
         if report is not None:
             res.check("JSON organization-name", report["organization-name"] == "Sender Inc.")
             res.check("JSON contact-info", report["contact-info"] == "tlsrpt@sender.example")
