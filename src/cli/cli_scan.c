@@ -819,7 +819,12 @@ static const char *scan_load(const struct scan_ctx *ctx, const struct scan_item 
 		*len = file->len;
 		return file->data != NULL ? file->data : "";
 	}
-	/* a message of an mbox: a private copy with the quoting undone */
+	/* a message of an mbox: a private copy with the quoting undone, under
+	 * the same cap as a file */
+	if (it->len > BUF_CAP_FILE) {
+		snprintf(err, errsize, "cannot read: too large");
+		return NULL;
+	}
 	*own = malloc(it->len + 1);
 	if (*own == NULL) {
 		snprintf(err, errsize, "out of memory");
