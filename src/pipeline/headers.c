@@ -147,6 +147,17 @@ static int headers_push(struct msg *m, struct buf *b)
 	return 0;
 }
 
+int headers_build_received(struct msg *m, const struct headers_opts *o)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, HEADERS_CAP);
+	rc = headers_received(&b, m, o->hostname) < 0 || headers_push(m, &b) < 0 ? -1 : 0;
+	buf_free(&b);
+	return rc;
+}
+
 int headers_build(struct msg *m, const struct headers_opts *o)
 {
 	struct authcheck_range *ranges = NULL;

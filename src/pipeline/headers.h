@@ -48,6 +48,10 @@ struct headers_opts {
  * m->strip; 0, or -1 when memory runs out */
 int headers_build(struct msg *m, const struct headers_opts *o);
 
+/* headers_build_received - only our Received field (outbound mail, which
+ * gets no verdict fields), appended to m->prepend; 0 or -1 */
+int headers_build_received(struct msg *m, const struct headers_opts *o);
+
 /* headers_output - write the message as it leaves: m->prepend, then the
  * received bytes without the m->strip ranges; stops at the first write
  * error and returns it (0 when all went out) */

@@ -23,10 +23,11 @@
  * Outbound messages (m->outbound) are then DKIM-signed with the From
  * domain's dkim.signing configuration and active selector (auth/
  * dkim_keys), the DKIM-Signature fields going to the prepended header
- * fields, and the stage ends the pipeline (DONE): inbound authentication
- * verdicts and spam actions do not apply to our own outbound mail, as in
- * EOP.  A signing failure is logged and the message goes unsigned (an
- * outage of the key files should not stop the organisation's mail).
+ * fields above our Received field, and the stage ends the pipeline
+ * (DONE): inbound authentication verdicts and spam actions do not apply
+ * to our own outbound mail, as in EOP.  A signing failure is logged and
+ * the message goes unsigned (an outage of the key files should not stop
+ * the organisation's mail).
  * Internal mail from a relay connector goes on through the inbound
  * stages.
  *
@@ -44,6 +45,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "mime/address.h"
+#include "pipeline/headers.h"
 #include "pipeline/stage.h"
 #include "pipeline/stage_outbound.h"
 #include "store/store.h"
@@ -304,6 +306,14 @@ static enum stage_result stage_outbound_eom(struct stage *st, struct msg *m)
 	}
 	if (!m->outbound)
 		return STAGE_CONTINUE;
+	if (st->env->cfg != NULL) {
+		struct headers_opts o = { st->env->cfg->server.hostname,
+			                  st->env->cfg->server.authserv_id };
+
+		/* our hop (RFC 5321 4.4); the signature goes above it */
+		if (headers_build_received(m, &o) < 0)
+			return STAGE_ERROR;
+	}
 	stage_outbound_sign(st, m);
 	m->verdict.action = MSG_ACTION_DELIVER;
 	m->verdict.action_why = "outbound";

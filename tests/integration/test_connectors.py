@@ -321,6 +321,10 @@ def run_cases(res, smexop, cfg, port, tmp, sink, txt):
         res.check("outbound: dkimpy verifies it against the zone's key", dkim_ok(msg, txt))
         res.check("outbound: no inbound verdict fields",
                   b"X-Smexop-Antispam-Report" not in msg)
+        res.check("outbound: our Received field under the signature",
+                  re.search(rb"\r\nReceived: from client\.example\.org \(unknown "
+                            rb"\[127\.0\.0\.5\]\)\r\n\tby mx\.example\.org", msg) is not None,
+                  msg[:600])
     res.check("outbound: logged direction=outbound connector=onprem",
               wait_for(lambda: re.search(r"direction=outbound connector=onprem",
                                          log_text(tmp)), 5))
