@@ -23,7 +23,18 @@
 
 #include "smtp/smtp_probe.h"
 
-enum script { S_OK, S_NOTLS, S_BANNER554, S_MANYLINES, S_SILENT, S_INJECT, S_MULTIBANNER };
+enum script {
+	S_OK,
+	S_NOTLS,
+	S_BANNER554,
+	S_MANYLINES,
+	S_SILENT,
+	S_INJECT,
+	S_MULTIBANNER,
+	S_LONGLINE,
+	S_GARBAGE,
+	S_MIXEDCODES,
+};
 
 struct server {
 	int lfd;
@@ -93,6 +104,21 @@ static void *srv_main(void *arg)
 		break;
 	case S_BANNER554:
 		srv_send(fd, "554 5.7.1 go away\r\n");
+		(void)srv_line(fd, line, sizeof(line));
+		break;
+	case S_LONGLINE:
+		srv_send(fd, "220 ");
+		for (i = 0; i < 300; i++)
+			srv_send(fd, "0123456789");
+		srv_send(fd, "\r\n");
+		(void)srv_line(fd, line, sizeof(line));
+		break;
+	case S_GARBAGE:
+		srv_send(fd, "hello there\r\n");
+		(void)srv_line(fd, line, sizeof(line));
+		break;
+	case S_MIXEDCODES:
+		srv_send(fd, "220-mx.test\r\n250 mx.test\r\n");
 		(void)srv_line(fd, line, sizeof(line));
 		break;
 	default:
@@ -266,6 +292,10 @@ static const struct {
 	{ S_SILENT, SMTP_PROBE_BANNER,
 	  "banner: no complete reply (timeout, connection closed or line too long)" },
 	{ S_INJECT, SMTP_PROBE_STARTTLS, "data after the STARTTLS reply (injection?)" },
+	{ S_LONGLINE, SMTP_PROBE_BANNER,
+	  "banner: no complete reply (timeout, connection closed or line too long)" },
+	{ S_GARBAGE, SMTP_PROBE_BANNER, "banner: malformed reply" },
+	{ S_MIXEDCODES, SMTP_PROBE_BANNER, "banner: malformed reply" },
 };
 
 static void test_failures(void **state)
