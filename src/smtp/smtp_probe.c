@@ -23,7 +23,7 @@
 #include "smtp/smtp_probe.h"
 
 /* the connection while the probe runs */
-struct probe {
+struct smtp_probe_conn {
 	const struct smtp_probe_options *o;
 	struct smtp_probe_result *r;
 	int fd;
@@ -35,7 +35,7 @@ struct probe {
 };
 
 /* one reply: the code and the text of its lines (capped) */
-struct probe_reply {
+struct smtp_probe_reply {
 	unsigned code;
 	size_t nlines;
 	char first[SMTP_PROBE_LINE_MAX]; /* the first line, without CRLF */
@@ -64,11 +64,12 @@ const char *smtp_probe_stage_name(enum smtp_probe_stage s)
 	return "?";
 }
 
-static void probe_fail(struct probe *p, enum smtp_probe_stage stage, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void smtp_probe_fail(struct smtp_probe_conn *p, enum smtp_probe_stage stage, const char *fmt,
+                            ...) __attribute__((format(printf, 3, 4)));
 
-/* probe_fail - "peer: message" into the result */
-static void probe_fail(struct probe *p, enum smtp_probe_stage stage, const char *fmt, ...)
+/* smtp_probe_fail - "peer: message" into the result */
+static void smtp_probe_fail(struct smtp_probe_conn *p, enum smtp_probe_stage stage, const char *fmt,
+                            ...)
 {
 	char msg[512];
 	va_list ap;
@@ -80,9 +81,9 @@ static void probe_fail(struct probe *p, enum smtp_probe_stage stage, const char 
 	snprintf(p->r->error, sizeof(p->r->error), "%s: %s", p->r->peer, msg);
 }
 
-/* probe_log - one transcript line; the transcript is capped, a line that
+/* smtp_probe_log - one transcript line; the transcript is capped, a line that
  * does not fit is dropped (the transcript is for humans) */
-static void probe_log(struct probe *p, const char *prefix, const char *s, size_t n)
+static void smtp_probe_log(struct smtp_probe_conn *p, const char *prefix, const char *s, size_t n)
 {
 	size_t i;
 
@@ -97,7 +98,7 @@ static void probe_log(struct probe *p, const char *prefix, const char *s, size_t
 		return;
 }
 
-static int64_t probe_now_ms(void)
+static int64_t smtp_probe_now_ms(void)
 {
 	struct timespec ts;
 
@@ -105,15 +106,15 @@ static int64_t probe_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* probe_wait - poll fd for events until deadline; 1 ready, 0 timeout, -1 error */
-static int probe_wait(int fd, short events, int64_t deadline)
+/* smtp_probe_wait - poll fd for events until deadline; 1 ready, 0 timeout, -1 error */
+static int smtp_probe_wait(int fd, short events, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 	int64_t left;
 	int n;
 
 	for (;;) {
-		left = deadline - probe_now_ms();
+		left = deadline - smtp_probe_now_ms();
 		if (left <= 0)
 			return 0;
 		n = poll(&pfd, 1, (int)(left > 60000 ? 60000 : left));
@@ -124,9 +125,9 @@ static int probe_wait(int fd, short events, int64_t deadline)
 	}
 }
 
-/* probe_connect - a non-blocking connect bounded by the timeout */
-static int probe_connect(struct probe *p, const struct net_addr *a, unsigned port, char *why,
-                         size_t whysize)
+/* smtp_probe_connect - a non-blocking connect bounded by the timeout */
+static int smtp_probe_connect(struct smtp_probe_conn *p, const struct net_addr *a, unsigned port,
+                              char *why, size_t whysize)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -158,7 +159,7 @@ static int probe_connect(struct probe *p, const struct net_addr *a, unsigned por
 			close(fd);
 			return -1;
 		}
-		r = probe_wait(fd, POLLOUT, probe_now_ms() + p->timeout_ms);
+		r = smtp_probe_wait(fd, POLLOUT, smtp_probe_now_ms() + p->timeout_ms);
 		if (r <= 0) {
 			snprintf(why, whysize, "connect: %s",
 			         r == 0 ? "timed out" : strerror(errno));
@@ -174,9 +175,9 @@ static int probe_connect(struct probe *p, const struct net_addr *a, unsigned por
 	return fd;
 }
 
-/* probe_fill - read more bytes into p->in (plain or TLS); 1 read, 0 EOF,
+/* smtp_probe_fill - read more bytes into p->in (plain or TLS); 1 read, 0 EOF,
  * -1 error or timeout */
-static int probe_fill(struct probe *p, int64_t deadline)
+static int smtp_probe_fill(struct smtp_probe_conn *p, int64_t deadline)
 {
 	ssize_t n;
 	int r, e;
@@ -196,8 +197,8 @@ static int probe_fill(struct probe *p, int64_t deadline)
 				return 0;
 			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 				return -1;
-			if (probe_wait(p->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			               deadline) <= 0)
+			if (smtp_probe_wait(p->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			                    deadline) <= 0)
 				return -1;
 			continue;
 		}
@@ -210,14 +211,15 @@ static int probe_fill(struct probe *p, int64_t deadline)
 			return 0;
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		if (probe_wait(p->fd, POLLIN, deadline) <= 0)
+		if (smtp_probe_wait(p->fd, POLLIN, deadline) <= 0)
 			return -1;
 	}
 }
 
-/* probe_line - the next line (without CRLF) into line; lines longer than
+/* smtp_probe_line - the next line (without CRLF) into line; lines longer than
  * SMTP_PROBE_LINE_MAX are an error.  0, or -1 (timeout, EOF, too long). */
-static int probe_line(struct probe *p, char *line, size_t linesize, size_t *len, int64_t deadline)
+static int smtp_probe_line(struct smtp_probe_conn *p, char *line, size_t linesize, size_t *len,
+                           int64_t deadline)
 {
 	char *nl;
 	size_t n;
@@ -240,26 +242,27 @@ static int probe_line(struct probe *p, char *line, size_t linesize, size_t *len,
 		}
 		if (p->inlen >= linesize || p->inlen >= sizeof(p->in))
 			return -1;
-		if (probe_fill(p, deadline) <= 0)
+		if (smtp_probe_fill(p, deadline) <= 0)
 			return -1;
 	}
 }
 
-/* probe_reply - read one (multi-line) reply; 0, or -1 with a reason */
-static int probe_reply(struct probe *p, struct probe_reply *rep, const char **why)
+/* smtp_probe_reply - read one (multi-line) reply; 0, or -1 with a reason */
+static int smtp_probe_reply(struct smtp_probe_conn *p, struct smtp_probe_reply *rep,
+                            const char **why)
 {
 	char line[SMTP_PROBE_LINE_MAX];
-	int64_t deadline = probe_now_ms() + p->timeout_ms;
+	int64_t deadline = smtp_probe_now_ms() + p->timeout_ms;
 	uint64_t code;
 	size_t len;
 
 	memset(rep, 0, sizeof(*rep));
 	for (;;) {
-		if (probe_line(p, line, sizeof(line), &len, deadline) < 0) {
+		if (smtp_probe_line(p, line, sizeof(line), &len, deadline) < 0) {
 			*why = "no complete reply (timeout, connection closed or line too long)";
 			return -1;
 		}
-		probe_log(p, "S: ", line, len);
+		smtp_probe_log(p, "S: ", line, len);
 		if (len < 3 || str_to_u64(line, 3, 100, 599, &code) < 0 ||
 		    (len > 3 && line[3] != ' ' && line[3] != '-') ||
 		    (rep->nlines > 0 && code != rep->code)) {
@@ -283,11 +286,11 @@ static int probe_reply(struct probe *p, struct probe_reply *rep, const char **wh
 	}
 }
 
-/* probe_send - write a command line (plain or TLS) */
-static int probe_send(struct probe *p, const char *cmd)
+/* smtp_probe_send - write a command line (plain or TLS) */
+static int smtp_probe_send(struct smtp_probe_conn *p, const char *cmd)
 {
 	char line[600];
-	int64_t deadline = probe_now_ms() + p->timeout_ms;
+	int64_t deadline = smtp_probe_now_ms() + p->timeout_ms;
 	size_t n, off = 0;
 	ssize_t w;
 	int r, e;
@@ -295,7 +298,7 @@ static int probe_send(struct probe *p, const char *cmd)
 	n = (size_t)snprintf(line, sizeof(line), "%s\r\n", cmd);
 	if (n >= sizeof(line))
 		return -1;
-	probe_log(p, "C: ", cmd, strlen(cmd));
+	smtp_probe_log(p, "C: ", cmd, strlen(cmd));
 	while (off < n) {
 		if (p->ssl != NULL) {
 			size_t done = 0;
@@ -307,8 +310,8 @@ static int probe_send(struct probe *p, const char *cmd)
 			e = SSL_get_error(p->ssl, r);
 			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
 				return -1;
-			if (probe_wait(p->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			               deadline) <= 0)
+			if (smtp_probe_wait(p->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			                    deadline) <= 0)
 				return -1;
 			continue;
 		}
@@ -319,14 +322,14 @@ static int probe_send(struct probe *p, const char *cmd)
 		}
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
-		if (probe_wait(p->fd, POLLOUT, deadline) <= 0)
+		if (smtp_probe_wait(p->fd, POLLOUT, deadline) <= 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* probe_ssl_errors - OpenSSL's error queue as one short text */
-static void probe_ssl_errors(char *out, size_t outsize)
+/* smtp_probe_ssl_errors - OpenSSL's error queue as one short text */
+static void smtp_probe_ssl_errors(char *out, size_t outsize)
 {
 	unsigned long e;
 	size_t off = 0;
@@ -341,14 +344,14 @@ static void probe_ssl_errors(char *out, size_t outsize)
 	}
 }
 
-/* probe_handshake - STARTTLS's TLS part */
-static int probe_handshake(struct probe *p)
+/* smtp_probe_handshake - STARTTLS's TLS part */
+static int smtp_probe_handshake(struct smtp_probe_conn *p)
 {
 	const struct smtp_probe_options *o = p->o;
 	struct smtp_probe_result *r = p->r;
 	struct net_addr lit;
 	const char *sni = o->sni;
-	int64_t deadline = probe_now_ms() + p->timeout_ms;
+	int64_t deadline = smtp_probe_now_ms() + p->timeout_ms;
 	char why[400];
 	int rc, e;
 
@@ -356,25 +359,25 @@ static int probe_handshake(struct probe *p)
 		sni = net_addr_parse(o->host, &lit) == 0 ? "" : o->host;
 	p->ssl = SSL_new(p->ctx);
 	if (p->ssl == NULL || SSL_set_fd(p->ssl, p->fd) != 1) {
-		probe_fail(p, SMTP_PROBE_HANDSHAKE, "cannot create the TLS session");
+		smtp_probe_fail(p, SMTP_PROBE_HANDSHAKE, "cannot create the TLS session");
 		return -1;
 	}
 	if (sni[0] != '\0' && SSL_set_tlsext_host_name(p->ssl, sni) != 1) {
-		probe_fail(p, SMTP_PROBE_HANDSHAKE, "bad SNI name %s", sni);
+		smtp_probe_fail(p, SMTP_PROBE_HANDSHAKE, "bad SNI name %s", sni);
 		return -1;
 	}
 	if (o->tls_setup != NULL) {
 		why[0] = '\0';
 		if (o->tls_setup(p->ssl, o->tls_setup_arg, why, sizeof(why)) < 0) {
-			probe_fail(p, SMTP_PROBE_HANDSHAKE, "TLS setup failed: %s",
-			           why[0] ? why : "?");
+			smtp_probe_fail(p, SMTP_PROBE_HANDSHAKE, "TLS setup failed: %s",
+			                why[0] ? why : "?");
 			return -1;
 		}
 	} else if (net_addr_parse(o->host, &lit) < 0) {
 		/* WebPKI: the certificate must name the host (no partial wildcards) */
 		SSL_set_hostflags(p->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		if (SSL_set1_host(p->ssl, o->host) != 1) {
-			probe_fail(p, SMTP_PROBE_HANDSHAKE, "bad host name %s", o->host);
+			smtp_probe_fail(p, SMTP_PROBE_HANDSHAKE, "bad host name %s", o->host);
 			return -1;
 		}
 	}
@@ -386,16 +389,16 @@ static int probe_handshake(struct probe *p)
 			break;
 		e = SSL_get_error(p->ssl, rc);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			if (probe_wait(p->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			               deadline) <= 0) {
-				probe_fail(p, SMTP_PROBE_HANDSHAKE, "TLS handshake timed out");
+			if (smtp_probe_wait(p->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+			                    deadline) <= 0) {
+				smtp_probe_fail(p, SMTP_PROBE_HANDSHAKE, "TLS handshake timed out");
 				return -1;
 			}
 			continue;
 		}
-		probe_ssl_errors(why, sizeof(why));
-		probe_fail(p, SMTP_PROBE_HANDSHAKE, "TLS handshake failed: %s",
-		           why[0] ? why : "connection closed");
+		smtp_probe_ssl_errors(why, sizeof(why));
+		smtp_probe_fail(p, SMTP_PROBE_HANDSHAKE, "TLS handshake failed: %s",
+		                why[0] ? why : "connection closed");
 		return -1;
 	}
 	snprintf(r->tls_version, sizeof(r->tls_version), "%s", SSL_get_version(p->ssl));
@@ -417,65 +420,67 @@ static int probe_handshake(struct probe *p)
 		int n = snprintf(msg, sizeof(msg), "%s %s, %d certificate(s), verify: %s",
 		                 r->tls_version, r->cipher, r->chain ? sk_X509_num(r->chain) : 0,
 		                 r->verify_text);
-		probe_log(p, "-- TLS ", msg, n > 0 ? (size_t)n : 0);
+		smtp_probe_log(p, "-- TLS ", msg, n > 0 ? (size_t)n : 0);
 	}
 	r->stage = SMTP_PROBE_DONE;
 	return 0;
 }
 
-/* probe_session - the SMTP dialogue on a connected socket */
-static int probe_session(struct probe *p)
+/* smtp_probe_session - the SMTP dialogue on a connected socket */
+static int smtp_probe_session(struct smtp_probe_conn *p)
 {
 	const struct smtp_probe_options *o = p->o;
 	struct smtp_probe_result *r = p->r;
-	struct probe_reply rep;
+	struct smtp_probe_reply rep;
 	const char *why = "";
 	char cmd[300];
 
-	if (probe_reply(p, &rep, &why) < 0) {
-		probe_fail(p, SMTP_PROBE_BANNER, "banner: %s", why);
+	if (smtp_probe_reply(p, &rep, &why) < 0) {
+		smtp_probe_fail(p, SMTP_PROBE_BANNER, "banner: %s", why);
 		return -1;
 	}
 	snprintf(r->banner, sizeof(r->banner), "%s", rep.first);
 	if (rep.code != 220) {
-		probe_fail(p, SMTP_PROBE_BANNER, "greeting refused: %s", rep.first);
+		smtp_probe_fail(p, SMTP_PROBE_BANNER, "greeting refused: %s", rep.first);
 		return -1;
 	}
 	snprintf(cmd, sizeof(cmd), "EHLO %s", o->helo_name ? o->helo_name : "smexop.invalid");
-	if (probe_send(p, cmd) < 0 || probe_reply(p, &rep, &why) < 0) {
-		probe_fail(p, SMTP_PROBE_EHLO, "EHLO: %s", why[0] ? why : "cannot send");
+	if (smtp_probe_send(p, cmd) < 0 || smtp_probe_reply(p, &rep, &why) < 0) {
+		smtp_probe_fail(p, SMTP_PROBE_EHLO, "EHLO: %s", why[0] ? why : "cannot send");
 		return -1;
 	}
 	if (rep.code != 250) {
-		probe_fail(p, SMTP_PROBE_EHLO, "EHLO refused: %s", rep.first);
+		smtp_probe_fail(p, SMTP_PROBE_EHLO, "EHLO refused: %s", rep.first);
 		return -1;
 	}
 	r->starttls_offered = rep.starttls;
 	if (!rep.starttls) {
-		probe_fail(p, SMTP_PROBE_STARTTLS, "STARTTLS not offered");
-		(void)probe_send(p, "QUIT");
+		smtp_probe_fail(p, SMTP_PROBE_STARTTLS, "STARTTLS not offered");
+		(void)smtp_probe_send(p, "QUIT");
 		return -1;
 	}
-	if (probe_send(p, "STARTTLS") < 0 || probe_reply(p, &rep, &why) < 0) {
-		probe_fail(p, SMTP_PROBE_STARTTLS, "STARTTLS: %s", why[0] ? why : "cannot send");
+	if (smtp_probe_send(p, "STARTTLS") < 0 || smtp_probe_reply(p, &rep, &why) < 0) {
+		smtp_probe_fail(p, SMTP_PROBE_STARTTLS, "STARTTLS: %s",
+		                why[0] ? why : "cannot send");
 		return -1;
 	}
 	if (rep.code != 220) {
-		probe_fail(p, SMTP_PROBE_STARTTLS, "STARTTLS refused: %s", rep.first);
+		smtp_probe_fail(p, SMTP_PROBE_STARTTLS, "STARTTLS refused: %s", rep.first);
 		return -1;
 	}
 	if (p->inlen != 0) {
 		/* bytes before the handshake would be a plaintext injection */
-		probe_fail(p, SMTP_PROBE_STARTTLS, "data after the STARTTLS reply (injection?)");
+		smtp_probe_fail(p, SMTP_PROBE_STARTTLS,
+		                "data after the STARTTLS reply (injection?)");
 		return -1;
 	}
-	if (probe_handshake(p) < 0)
+	if (smtp_probe_handshake(p) < 0)
 		return -1;
 	/* be polite; the result does not depend on it */
-	if (probe_send(p, "QUIT") == 0) {
+	if (smtp_probe_send(p, "QUIT") == 0) {
 		unsigned saved = p->timeout_ms;
 		p->timeout_ms = saved < 2000 ? saved : 2000;
-		(void)probe_reply(p, &rep, &why);
+		(void)smtp_probe_reply(p, &rep, &why);
 		p->timeout_ms = saved;
 	}
 	return 0;
@@ -548,7 +553,7 @@ size_t smtp_probe_addrs(struct dns *dns, struct event_base *base, const char *ho
 int smtp_probe_run(const struct smtp_probe_options *o, struct smtp_probe_result *r)
 {
 	struct net_addr addrs[SMTP_PROBE_ADDRS_MAX];
-	struct probe p = { .o = o, .r = r, .fd = -1 };
+	struct smtp_probe_conn p = { .o = o, .r = r, .fd = -1 };
 	unsigned port = o->port ? o->port : 25;
 	char why[400] = "", astr[NET_ADDR_STRLEN];
 	size_t n, i;
@@ -561,12 +566,13 @@ int smtp_probe_run(const struct smtp_probe_options *o, struct smtp_probe_result 
 	p.timeout_ms = o->timeout_ms ? o->timeout_ms : SMTP_PROBE_DEFAULT_TIMEOUT_MS;
 	snprintf(r->peer, sizeof(r->peer), "%s:%u", o->host ? o->host : "?", port);
 	if (o->host == NULL || o->host[0] == '\0') {
-		probe_fail(&p, SMTP_PROBE_RESOLVE, "no host");
+		smtp_probe_fail(&p, SMTP_PROBE_RESOLVE, "no host");
 		return -1;
 	}
 	if (o->connect_addr != NULL) {
 		if (net_addr_parse(o->connect_addr, &addrs[0]) < 0) {
-			probe_fail(&p, SMTP_PROBE_RESOLVE, "not an address: %s", o->connect_addr);
+			smtp_probe_fail(&p, SMTP_PROBE_RESOLVE, "not an address: %s",
+			                o->connect_addr);
 			return -1;
 		}
 		n = 1;
@@ -581,14 +587,14 @@ int smtp_probe_run(const struct smtp_probe_options *o, struct smtp_probe_result 
 
 	p.ctx = SSL_CTX_new(TLS_client_method());
 	if (p.ctx == NULL || SSL_CTX_dane_enable(p.ctx) <= 0) {
-		probe_fail(&p, SMTP_PROBE_RESOLVE, "cannot create the TLS context");
+		smtp_probe_fail(&p, SMTP_PROBE_RESOLVE, "cannot create the TLS context");
 		goto out;
 	}
 	if (o->tls_setup == NULL) {
 		if (o->ca_file != NULL ? SSL_CTX_load_verify_locations(p.ctx, o->ca_file, NULL) != 1
 		                       : SSL_CTX_set_default_verify_paths(p.ctx) != 1) {
-			probe_fail(&p, SMTP_PROBE_RESOLVE, "cannot load the trust store %s",
-			           o->ca_file ? o->ca_file : "(system)");
+			smtp_probe_fail(&p, SMTP_PROBE_RESOLVE, "cannot load the trust store %s",
+			                o->ca_file ? o->ca_file : "(system)");
 			goto out;
 		}
 	}
@@ -596,22 +602,22 @@ int smtp_probe_run(const struct smtp_probe_options *o, struct smtp_probe_result 
 	for (i = 0; i < n; i++) {
 		net_addr_format(&addrs[i], astr, sizeof(astr));
 		snprintf(r->peer, sizeof(r->peer), "%s[%s]:%u", o->host, astr, port);
-		p.fd = probe_connect(&p, &addrs[i], port, why, sizeof(why));
+		p.fd = smtp_probe_connect(&p, &addrs[i], port, why, sizeof(why));
 		if (p.fd >= 0)
 			break;
-		probe_log(&p, "-- ", r->peer, strlen(r->peer));
-		probe_log(&p, "-- ", why, strlen(why));
+		smtp_probe_log(&p, "-- ", r->peer, strlen(r->peer));
+		smtp_probe_log(&p, "-- ", why, strlen(why));
 	}
 	if (p.fd < 0) {
 		if (n > 1)
 			snprintf(r->peer, sizeof(r->peer), "%s:%u", o->host, port);
-		probe_fail(&p, SMTP_PROBE_CONNECT, "%s%s", why,
-		           n > 1 ? " (every address failed)" : "");
+		smtp_probe_fail(&p, SMTP_PROBE_CONNECT, "%s%s", why,
+		                n > 1 ? " (every address failed)" : "");
 		goto out;
 	}
 	snprintf(r->addr, sizeof(r->addr), "%s", astr);
 	r->stage = SMTP_PROBE_BANNER;
-	rc = probe_session(&p);
+	rc = smtp_probe_session(&p);
 out:
 	if (p.ssl != NULL) {
 		if (rc == 0)
