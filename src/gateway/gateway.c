@@ -450,11 +450,14 @@ static int gw_envelope(struct gw_session *s, struct spool_envelope *env)
 	env->direction = m->outbound ? SPOOL_OUTBOUND : SPOOL_INBOUND;
 	env->connector = m->conn->connector != NULL ? m->conn->connector : "";
 	snprintf(verdict, sizeof(verdict),
-	         "action=%s scl=%d sfv=%s cat=%s ipv=%s compauth=%s reason=%03u dmarc=%s msg=%s",
+	         "action=%s scl=%d sfv=%s cat=%s ipv=%s compauth=%s reason=%03u dmarc=%s msg=%s "
+	         "direction=%s connector=%.64s",
 	         msg_action_name(v->action), v->scl, msg_sfv_name(v->sfv),
 	         v->cat != NULL ? v->cat : "NONE", msg_ipv_name(m->conn->ipv),
 	         v->compauth != NULL ? v->compauth : "none", v->compauth_reason,
-	         v->dmarc != NULL ? v->dmarc : "none", m->id_text);
+	         v->dmarc != NULL ? v->dmarc : "none", m->id_text,
+	         m->outbound ? "outbound" : "inbound",
+	         m->conn->connector != NULL ? m->conn->connector : "-");
 	env->verdict = arena_strdup(m->arena, verdict);
 	env->headers = (const char **)m->prepend;
 	env->nheaders = m->nprepend;

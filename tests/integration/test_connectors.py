@@ -329,6 +329,26 @@ def run_cases(res, smexop, cfg, port, tmp, sink, txt):
               wait_for(lambda: re.search(r"direction=outbound connector=onprem",
                                          log_text(tmp)), 5))
 
+    code, out = cli(smexop, cfg, "trace", "--recipient", "ext@example.net", "--json")
+    key = re.search(r'"id":\s*"([^"]+)"', out)
+    code, out = cli(smexop, cfg, "trace", "--detail", key.group(1) if key else "-")
+    res.check("outbound: the message trace says direction=outbound connector=onprem",
+              code == 0 and "direction=outbound connector=onprem" in out, out)
+
+    # trusted internal mail from on-prem: no inbound verdicts
+    r = send(port, "alice@example.org", ["bob@example.org"],
+             message("alice@example.org", "bob@example.org", "internal"), "127.0.0.5")
+    res.check("onprem to an internal recipient: 250", r[0] == 250, r)
+    res.check("internal: delivered as trusted (SCL -1, TRUSTED_CONNECTOR), inbound",
+              wait_for(lambda: re.search(r"subject=internal action=deliver scl=-1 sfv=SKN .*"
+                                         r"why=trusted_connector reasons=TRUSTED_CONNECTOR:0 "
+                                         r"reply=0 direction=inbound connector=onprem",
+                                         log_text(tmp)), 5), log_text(tmp)[-3000:])
+    r = send(port, "alice@example.org", ["bob@example.org", "ext2@example.net"],
+             message("alice@example.org", "bob@example.org", "mixed"), "127.0.0.5")
+    res.check("inbound and outbound recipients in one transaction: the second is deferred 452",
+              r[0] == 452 and r[2] == "rcpt" and r[1].startswith("4.5.3"), r)
+
     r = send(port, "x@example.org", ["bob@example.org"], message("x@example.org",
              "bob@example.org", "blocked"), "127.0.0.8")
     res.check("another blocked IP: 550 5.7.1 at connect",
