@@ -795,6 +795,36 @@ static void scan_done(struct msg *m, void *arg)
 	event_base_loopbreak(w->base);
 }
 
+/* scan_failure - why item it has no verdict: a line for standard error,
+ * and with --json an object {"file", "error"} in its place; 0 or -1 */
+static int scan_failure(const struct scan_opts *so, const struct scan_item *it, const char *msg,
+                        struct buf *out, struct buf *err)
+{
+	int rc = 0;
+
+	if ((it->index > 0
+	         ? buf_printf(err, "smexop scan: %s (message %zu): %s\n", it->file, it->index, msg)
+	         : buf_printf(err, "smexop scan: %s: %s\n", it->file, msg)) < 0)
+		rc = -1;
+	if (so->json) {
+		json_t *o =
+		    json_pack("{s:s,s:s}", "file", it->file != NULL ? it->file : "", "error", msg);
+		char *t;
+
+		if (o != NULL && it->index > 0)
+			json_object_set_new(o, "index", json_integer((json_int_t)it->index));
+		/* a file name that is not UTF-8: json_pack refused it */
+		if (o == NULL)
+			o = json_pack("{s:s,s:s}", "file", "?", "error", msg);
+		t = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		if (t == NULL || buf_puts(out, t) < 0 || buf_putc(out, '\n') < 0)
+			rc = -1;
+		free(t);
+		json_decref(o);
+	}
+	return rc;
+}
+
 /* scan_load - the bytes of item it (*own: to free); NULL with err */
 static const char *scan_load(const struct scan_ctx *ctx, const struct scan_item *it,
                              struct buf *file, char **own, size_t *len, char *err, size_t errsize)
@@ -895,26 +925,8 @@ static int scan_one(struct scan_ctx *ctx, size_t i, struct buf *out, struct buf 
 	rc = 0;
 	goto done;
 fail:
-	if ((it->index > 0
-	         ? buf_printf(err, "smexop scan: %s (message %zu): %s\n", it->file, it->index, msg)
-	         : buf_printf(err, "smexop scan: %s: %s\n", it->file, msg)) < 0)
+	if (scan_failure(ctx->o, it, msg, out, err) < 0)
 		rc = 1;
-	if (ctx->o->json) {
-		json_t *o =
-		    json_pack("{s:s,s:s}", "file", it->file != NULL ? it->file : "", "error", msg);
-		char *t;
-
-		if (o != NULL && it->index > 0)
-			json_object_set_new(o, "index", json_integer((json_int_t)it->index));
-		/* a file name that is not UTF-8: json_pack refused it */
-		if (o == NULL)
-			o = json_pack("{s:s,s:s}", "file", "?", "error", msg);
-		t = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-		if (t != NULL && (buf_puts(out, t) < 0 || buf_putc(out, '\n') < 0))
-			rc = 1;
-		free(t);
-		json_decref(o);
-	}
 done:
 	msg_free(m);
 	arena_free(ca);
@@ -1211,7 +1223,19 @@ static void scan_take(struct scan_worker_slot *w, struct scan_out *so)
 }
 
 /* scan_lost - w is gone: what it held fails */
-static void scan_lost(struct scan_worker_slot *w, struct scan_out *so, const struct scan_list *l)
+/* scan_store_failure - item i fails in the parent (its worker is gone) */
+static void scan_store_failure(const struct scan_ctx *ctx, struct scan_out *so, size_t i,
+                               const char *msg)
+{
+	struct buf out, err;
+
+	buf_init(&out, SCAN_REC_MAX);
+	buf_init(&err, SCAN_REC_MAX);
+	(void)scan_failure(ctx->o, &ctx->list->v[i], msg, &out, &err);
+	scan_store(so, i, 1, out.data, out.len, err.data, err.len);
+}
+
+static void scan_lost(struct scan_worker_slot *w, struct scan_out *so, const struct scan_ctx *ctx)
 {
 	int wst = 0;
 	size_t k;
@@ -1225,18 +1249,14 @@ static void scan_lost(struct scan_worker_slot *w, struct scan_out *so, const str
 		wst = 0;
 	w->pid = 0;
 	for (k = 0; k < w->nheld; k++) {
-		const struct scan_item *it = &l->v[w->held[k]];
-		char *e = NULL;
-		int n;
+		char msg[100];
 
 		if (WIFSIGNALED(wst))
-			n = asprintf(&e,
-			             "smexop scan: %s: the worker scanning it died (signal %d)\n",
-			             it->file, WTERMSIG(wst));
+			snprintf(msg, sizeof(msg), "the worker scanning it died (signal %d)",
+			         WTERMSIG(wst));
 		else
-			n = asprintf(&e, "smexop scan: %s: the worker scanning it stopped\n",
-			             it->file);
-		scan_store(so, w->held[k], 1, NULL, 0, n >= 0 ? e : NULL, n >= 0 ? (size_t)n : 0);
+			snprintf(msg, sizeof(msg), "the worker scanning it stopped");
+		scan_store_failure(ctx, so, w->held[k], msg);
 	}
 	w->nheld = 0;
 }
@@ -1314,15 +1334,8 @@ static int scan_parallel(struct scan_ctx *ctx, struct scan_out *so, unsigned job
 				np++;
 			}
 		if (np == 0) { /* every worker is gone: the rest cannot be scanned */
-			for (k = next; k < so->n; k++) {
-				char *e = NULL;
-				int n =
-				    asprintf(&e, "smexop scan: %s: not scanned (no worker left)\n",
-				             so->n > 0 ? ctx->list->v[k].file : "");
-
-				scan_store(so, k, 1, NULL, 0, n >= 0 ? e : NULL,
-				           n >= 0 ? (size_t)n : 0);
-			}
+			for (k = next; k < so->n; k++)
+				scan_store_failure(ctx, so, k, "not scanned (no worker left)");
 			break;
 		}
 		if (poll(pfd, np, 1000) < 0 && errno != EINTR)
@@ -1345,7 +1358,7 @@ static int scan_parallel(struct scan_ctx *ctx, struct scan_out *so, unsigned job
 				scan_take(&w[i], so);
 				continue;
 			}
-			scan_lost(&w[i], so, ctx->list); /* EOF, an error or an oversized record */
+			scan_lost(&w[i], so, ctx); /* EOF, an error or an oversized record */
 		}
 	}
 	scan_progress(so, true);

@@ -15,6 +15,9 @@ messages of the shared corpora.
 2. A few dozen messages of ../shared/corpora (ham, spam, phish) are
    scanned with -j 2 --json: all of them, no crash, every line valid JSON
    with a verdict.
+3. A worker killed in the middle of a run (its DNS server never answers,
+   so every message takes a while): the messages it held are reported as
+   errors in their place, the other worker scans the rest, exit 1.
 
 Usage: test_scan.py SMEXOP
 """
@@ -22,7 +25,10 @@ Usage: test_scan.py SMEXOP
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
+import time
 import sys
 import tempfile
 
@@ -209,6 +215,49 @@ def test_corpora(res, smexop, tmp):
           % (len(objs), received, verdicts))
 
 
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def test_worker_killed(res, smexop, tmp):
+    files = corpus_files(per_class=4)
+    if not files:
+        return
+    # a DNS server that never answers: each message waits for its lookups
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    p = subprocess.Popen([smexop, "scan", "-j", "2", "--json", "--dns", "127.0.0.1:%d" % port,
+                          "--dns-timeout", "300", "--ip", "192.0.2.1", "--helo", "h.example"]
+                         + files, cwd=SOURCE_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    killed = None
+    deadline = time.time() + 20
+    while time.time() < deadline and killed is None and p.poll() is None:
+        kids = children(p.pid)
+        if len(kids) == 2:
+            time.sleep(0.5)  # let both start on their first messages
+            os.kill(kids[0], signal.SIGKILL)  # a worker this test's scan started
+            killed = kids[0]
+        time.sleep(0.05)
+    out, err = p.communicate(timeout=300)
+    silent.close()
+    res.check("worker killed: a worker was killed", killed is not None)
+    res.check("worker killed: exit 1", p.returncode == 1, "%s %s" % (p.returncode, err[:300]))
+    objs = parse_lines(res, "worker killed", out)
+    res.check("worker killed: one object per message, in order",
+              [o.get("file") for o in objs] == files, str(len(objs)))
+    lost = [o for o in objs if "died (signal 9)" in o.get("error", "")]
+    res.check("worker killed: 1 or 2 messages lost", 1 <= len(lost) <= 2, str(len(lost)))
+    res.check("worker killed: the rest scanned",
+              all(o.get("verdict") in VERDICTS for o in objs if o not in lost),
+              str([o for o in objs if o not in lost and "verdict" not in o][:2]))
+    res.check("worker killed: said on stderr", b"died (signal 9)" in err, err[:300])
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -219,6 +268,7 @@ def main():
     try:
         test_samples(res, smexop, tmp)
         test_corpora(res, smexop, tmp)
+        test_worker_killed(res, smexop, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return res.summary()
