@@ -53,6 +53,7 @@ static void cli_send_usage(FILE *out)
 	    "  --timeout MS          per reply (default: RFC 5321's minutes)\n"
 	    "  --no-dane             do not use DANE\n"
 	    "  --no-mta-sts          do not use MTA-STS\n"
+	    "  --mta-sts-port N      the policy hosts' HTTPS port (default 443; for tests)\n"
 	    "  --no-chunking         never BDAT\n"
 	    "  --no-pipelining       one command at a time\n"
 	    "  --repeat N            send the message N times and print the rate\n"
@@ -212,7 +213,7 @@ int cli_send(int argc, char **argv)
 		            strcmp(a, "--ca-file") == 0 || strcmp(a, "--mail-from") == 0 ||
 		            strcmp(a, "--rcpt") == 0 || strcmp(a, "--helo") == 0 ||
 		            strcmp(a, "--port") == 0 || strcmp(a, "--timeout") == 0 ||
-		            strcmp(a, "--repeat") == 0)) {
+		            strcmp(a, "--repeat") == 0 || strcmp(a, "--mta-sts-port") == 0)) {
 			const char *val;
 
 			if (i + 1 >= (size_t)argc)
@@ -256,6 +257,11 @@ int cli_send(int argc, char **argv)
 				if (str_to_u64(val, strlen(val), 1, 65535, &v) < 0)
 					return cli_usage_error(cmd, "--port: not a port: %s", val);
 				oo.port = (unsigned)v;
+			} else if (strcmp(a, "--mta-sts-port") == 0) {
+				if (str_to_u64(val, strlen(val), 1, 65535, &v) < 0)
+					return cli_usage_error(
+					    cmd, "--mta-sts-port: not a port: %s", val);
+				oo.mta_sts_port = (unsigned)v;
 			} else if (strcmp(a, "--timeout") == 0) {
 				if (str_to_u64(val, strlen(val), 1, 3600000, &v) < 0)
 					return cli_usage_error(

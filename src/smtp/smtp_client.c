@@ -49,6 +49,7 @@ struct smtp_client {
 	bool have_why;
 	struct smtp_client_reply why;
 	bool in_cb, dead;
+	bool tls_tried;
 	char peer[NET_ADDR_STRLEN + 8];
 };
 
@@ -360,6 +361,7 @@ static void sc_starttls(struct smtp_client *c)
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(tb, 1);
 	c->bev = tb;
+	c->tls_tried = true;
 	c->state = SC_HANDSHAKE;
 	bufferevent_setcb(tb, sc_read_cb, sc_write_cb, sc_event_cb, c);
 	bufferevent_setwatermark(tb, EV_READ, 0, SC_READ_HIGHMARK);
@@ -503,4 +505,9 @@ SSL *smtp_client_ssl(const struct smtp_client *c)
 unsigned smtp_client_messages(const struct smtp_client *c)
 {
 	return smtp_client_proto_messages(c->p);
+}
+
+bool smtp_client_tls_tried(const struct smtp_client *c)
+{
+	return c != NULL && c->tls_tried;
 }

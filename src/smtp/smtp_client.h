@@ -97,5 +97,7 @@ const char *smtp_client_greeting(const struct smtp_client *c);
 /* smtp_client_ssl - the SSL after STARTTLS, or NULL */
 SSL *smtp_client_ssl(const struct smtp_client *c);
 unsigned smtp_client_messages(const struct smtp_client *c);
+/* smtp_client_tls_tried - a TLS handshake was started on this session */
+bool smtp_client_tls_tried(const struct smtp_client *c);
 
 #endif

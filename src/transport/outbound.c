@@ -1283,7 +1283,7 @@ static void job_closed(void *arg, struct smtp_client *c, const struct smtp_clien
 {
 	struct ob_job *j = arg;
 	struct smtp_client_reply none;
-	bool tls_failed = smtp_client_ssl(c) != NULL && !j->sent;
+	bool tls_failed = smtp_client_tls_tried(c) && !j->sent;
 	size_t i;
 
 	smtp_client_free(c);
