@@ -1,4 +1,4 @@
-#!/ usr / bin / python3
+#!/usr/bin/python3
 """test_outbound - `smexop send` (transport/outbound.c, smtp/smtp_client.c)
 against real SMTP and LMTP servers on loopback.
 
@@ -10,9 +10,7 @@ per recipient; TLS verify with the right and a wrong name), an aiosmtpd
 LMTP server, and smexop's own SMTP server (tests/integration/
 smtp_test_server.c: BDAT and DATA, STARTTLS).  MX routing through a zone
 file (--dns-zone): the first MX refuses connections, the second takes
-the message;
-a null MX;
-a domain that does not exist; an implicit MX.
+the message; a null MX; a domain that does not exist; an implicit MX.
 
 usage: test_outbound.py SMEXOP [SMTP_TEST_SERVER]
 """
@@ -70,7 +68,8 @@ def session_line(out):
             return line
     return ""
 
-#-- -- aiosmtpd peers -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- -- --
+
+# ---- aiosmtpd peers ----------------------------------------------------
 
 class Handler:
     """Recipients starting with temp get a 4xx, with perm a 5xx."""
@@ -91,8 +90,8 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         self.record(session, envelope)
         if self.lmtp:
-#aiosmtpd's LMTP class answers once; RFC 2033 wants one reply
-#per accepted recipient, in order : give them here
+            # aiosmtpd's LMTP class answers once; RFC 2033 wants one reply
+            # per accepted recipient, in order: give them here
             return "\r\n".join("452 4.2.2 %s is over quota" % r if r.startswith("quota")
                                 else "250 2.0.0 %s delivered" % r for r in envelope.rcpt_tos)
         return "250 2.0.0 Message accepted for delivery"
@@ -182,9 +181,9 @@ $ORIGIN nohost.example.
 @		IN	MX	10 gone.nohost.example.
 """)
 
-#-- -- smtp - sink : plain SMTP, LMTP, throughput -- --
+    # ---- smtp-sink: plain SMTP, LMTP, throughput ----
     sink_port = free_port()
-#smtp - sink wants - u USER when started as root
+    # smtp-sink wants -u USER when started as root
     user = ["-u", "root"] if os.getuid() == 0 else []
     sink = subprocess.Popen(["/usr/sbin/smtp-sink"] + user + ["127.0.0.1:%d" % sink_port, "256"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -220,8 +219,7 @@ $ORIGIN nohost.example.
             rc == 0 and "-> LHLO" in err and len(lines_for(out)) == 2, out + err)
 
     n = int(os.environ.get("SMEXOP_OUTBOUND_BENCH", "500"))
-    rates =
-{}
+    rates = {}
     for mode, extra in (("reused", []), ("new", ["--no-reuse"])):
         rc, out, err = send(["--server", "127.0.0.1:%d" % sink_port, "--mail-from",
                              "a@sender.example", "--rcpt", "b@test.example", "--repeat", str(n)]
@@ -233,11 +231,11 @@ $ORIGIN nohost.example.
         rates[mode] = rate
         R.check("sink: %d messages, connections %s" % (n, mode), rc == 0 and rate > 0,
                 out[-300:] + err[-300:])
-#a figure, not a check : timings on a shared machine are no test
+    # a figure, not a check: timings on a shared machine are no test
     print("throughput against smtp-sink: %.0f messages/s over one reused connection, "
           "%.0f messages/s with a new connection per message" % (rates["reused"], rates["new"]))
 
-#-- -- aiosmtpd with STARTTLS -- --
+    # ---- aiosmtpd with STARTTLS ----
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(crt, key)
     tls_port = free_port()
@@ -253,9 +251,7 @@ $ORIGIN nohost.example.
             "tls=TLSv1.3" in sess and "verified=yes" in sess and "policy=verify" in sess, sess)
     R.check("aiosmtpd: STARTTLS then EHLO again",
             "-> STARTTLS" in err and err.count("-> EHLO") == 2, err)
-    m = handler.messages[-1] if handler.messages else
-{
-}
+    m = handler.messages[-1] if handler.messages else {}
     R.check("aiosmtpd: the bytes received equal the message (dots, 8-bit, CRLF)",
             m.get("content") == MESSAGE, repr(m.get("content")))
     R.check("aiosmtpd: BODY=8BITMIME and SIZE sent",
@@ -263,107 +259,80 @@ $ORIGIN nohost.example.
             any(o.startswith("SIZE=") for o in m.get("mail_options", [])), str(m))
     R.check("aiosmtpd: the message went over TLS", m.get("tls") is True, str(m))
 
-#LF - only input goes out as CRLF
+    # LF-only input goes out as CRLF
     rc, out, err = send(["--server", "127.0.0.1:%d" % tls_port, "--mail-from", "a@sender.example",
                          "--rcpt", "b@test.example"], message=MESSAGE.replace(b"\r\n", b"\n"))
-    m = handler.messages[-1] if handler.messages else
-    {
-    }
+    m = handler.messages[-1] if handler.messages else {}
     R.check("aiosmtpd: LF line ends arrive as CRLF", rc == 0 and m.get("content") == MESSAGE,
             repr(m.get("content")))
 
-        rc,
-        out,
-        err = send([
-	        "--server", "wrong.test.example:%d" % tls_port, "--dns-zone", zone, "--tls",
-	        "verify", "--ca-file", crt, "--mail-from", "a@sender.example", "--rcpt",
-	        "b@test.example"
-        ]) st = lines_for(out).get("b@test.example",
-                                   ("",
-                                    "")) R.check("aiosmtpd: verify with a wrong name is deferred",
-                                                 rc == 1 and st[0] == "deferred" and
-                                                     "certificate verification failed" in st[1],
-                                                 out + err)
+    rc, out, err = send(["--server", "wrong.test.example:%d" % tls_port, "--dns-zone", zone,
+                         "--tls", "verify", "--ca-file", crt, "--mail-from", "a@sender.example",
+                         "--rcpt", "b@test.example"])
+    st = lines_for(out).get("b@test.example", ("", ""))
+    R.check("aiosmtpd: verify with a wrong name is deferred",
+            rc == 1 and st[0] == "deferred" and "certificate verification failed" in st[1],
+            out + err)
 
-                    rc,
-        out,
-        err = send([
-	        "--server", "127.0.0.1:%d" % tls_port, "--mail-from", "a@sender.example", "--rcpt",
-	        "temp@test.example", "--rcpt", "perm@test.example", "--rcpt", "ok@test.example"
-        ]) res = lines_for(out) R
-                     .check("aiosmtpd: 4xx recipient deferred",
-                            res.get("temp@test.example", ("", ))[0] == "deferred" and
-                                " 451 4.2.0 " in res.get("temp@test.example", ("", ""))[1],
-                            out) R
-                     .check("aiosmtpd: 5xx recipient failed",
-                            res.get("perm@test.example", ("", ))[0] == "failed" and
-                                " 550 5.1.1 " in res.get("perm@test.example", ("", ""))[1],
-                            out) R.check("aiosmtpd: the third delivered, exit 1",
-                                         res.get("ok@test.example", ("", ))[0] == "delivered" and
-                                             rc == 1,
-                                         out) m = handler.messages[-1] if handler.messages else
-    {
-    }
+    rc, out, err = send(["--server", "127.0.0.1:%d" % tls_port, "--mail-from", "a@sender.example",
+                         "--rcpt", "temp@test.example", "--rcpt", "perm@test.example",
+                         "--rcpt", "ok@test.example"])
+    res = lines_for(out)
+    R.check("aiosmtpd: 4xx recipient deferred",
+            res.get("temp@test.example", ("",))[0] == "deferred" and
+            " 451 4.2.0 " in res.get("temp@test.example", ("", ""))[1], out)
+    R.check("aiosmtpd: 5xx recipient failed",
+            res.get("perm@test.example", ("",))[0] == "failed" and
+            " 550 5.1.1 " in res.get("perm@test.example", ("", ""))[1], out)
+    R.check("aiosmtpd: the third delivered, exit 1",
+            res.get("ok@test.example", ("",))[0] == "delivered" and rc == 1, out)
+    m = handler.messages[-1] if handler.messages else {}
     R.check("aiosmtpd: only the accepted recipient got it", m.get("rcpts") == ["ok@test.example"],
             str(m))
 
-#-- -- MX routing through the zone file, on the aiosmtpd port -- --
-        rc,
-        out,
-        err = send([
-	        "--dns-zone", zone, "--port", str(tls_port), "--mail-from", "a@sender.example",
-	        "--rcpt", "x@mxroute.example", "-v"
-        ]) sess = session_line(out) R.check("MX: first MX refuses, the second delivers",
-                                            rc == 0 and "host=mx2.mxroute.example" in sess,
-                                            out + err) rc,
-        out,
-        err = send([
-	        "--dns-zone", zone, "--mail-from", "a@sender.example", "--rcpt", "x@nullmx.example"
-        ]) st = lines_for(out).get("x@nullmx.example",
-                                   ("", "")) R.check("MX: null MX fails with 556 5.1.10",
-                                                     rc == 1 and st[0] == "failed" and
-                                                         st[1].startswith("556 5.1.10"),
-                                                     out + err) rc,
-        out,
-        err = send([
-	        "--dns-zone", zone, "--mail-from", "a@sender.example", "--rcpt",
-	        "x@nxdomain.example"
-        ]) st = lines_for(out).get("x@nxdomain.example",
-                                   ("", "")) R.check("MX: a domain that does not exist fails",
-                                                     rc == 1 and st[0] == "failed", out + err) rc,
-        out,
-        err = send([
-	        "--dns-zone", zone, "--mail-from", "a@sender.example", "--rcpt", "x@nohost.example"
-        ]) st = lines_for(out).get("x@nohost.example",
-                                   ("", "")) R.check("MX: an MX host without addresses defers",
-                                                     rc == 1 and st[0] == "deferred", out + err) rc,
-        out,
-        err = send([
-	        "--dns-zone", zone, "--port", str(tls_port), "--mail-from", "a@sender.example",
-	        "--rcpt", "x@implicit.example", "--rcpt", "y@mxroute.example"
-        ]) res = lines_for(out) R.check("MX: implicit MX, and two domains in one run",
-                                        rc == 0 and
-                                            res.get("x@implicit.example", ("", ))[0] ==
-                                                "delivered" and
-                                            res.get("y@mxroute.example", ("", ))[0] == "delivered",
-                                        out + err)
+    # ---- MX routing through the zone file, on the aiosmtpd port ----
+    rc, out, err = send(["--dns-zone", zone, "--port", str(tls_port), "--mail-from",
+                         "a@sender.example", "--rcpt", "x@mxroute.example", "-v"])
+    sess = session_line(out)
+    R.check("MX: first MX refuses, the second delivers",
+            rc == 0 and "host=mx2.mxroute.example" in sess, out + err)
+    rc, out, err = send(["--dns-zone", zone, "--mail-from", "a@sender.example", "--rcpt",
+                         "x@nullmx.example"])
+    st = lines_for(out).get("x@nullmx.example", ("", ""))
+    R.check("MX: null MX fails with 556 5.1.10",
+            rc == 1 and st[0] == "failed" and st[1].startswith("556 5.1.10"), out + err)
+    rc, out, err = send(["--dns-zone", zone, "--mail-from", "a@sender.example", "--rcpt",
+                         "x@nxdomain.example"])
+    st = lines_for(out).get("x@nxdomain.example", ("", ""))
+    R.check("MX: a domain that does not exist fails", rc == 1 and st[0] == "failed", out + err)
+    rc, out, err = send(["--dns-zone", zone, "--mail-from", "a@sender.example", "--rcpt",
+                         "x@nohost.example"])
+    st = lines_for(out).get("x@nohost.example", ("", ""))
+    R.check("MX: an MX host without addresses defers", rc == 1 and st[0] == "deferred", out + err)
+    rc, out, err = send(["--dns-zone", zone, "--port", str(tls_port), "--mail-from",
+                         "a@sender.example", "--rcpt", "x@implicit.example", "--rcpt",
+                         "y@mxroute.example"])
+    res = lines_for(out)
+    R.check("MX: implicit MX, and two domains in one run",
+            rc == 0 and res.get("x@implicit.example", ("",))[0] == "delivered" and
+            res.get("y@mxroute.example", ("",))[0] == "delivered", out + err)
 
-#-- -- DANE(RFC 7672) through DNSSEC - signed zones served by NSD -- --
-                     run_dane(tmp, crt, tls_port, sink_port)
+    # ---- DANE (RFC 7672) through DNSSEC-signed zones served by NSD ----
+    run_dane(tmp, crt, tls_port, sink_port)
 
-#-- -- MTA - STS(RFC 8461) with the policy server of tests / conformance -- --
-                         run_mtasts(tmp)
+    # ---- MTA-STS (RFC 8461) with the policy server of tests/conformance ----
+    run_mtasts(tmp)
 
-#-- -- aiosmtpd LMTP -- --
-                             lmtp_port = free_port() lctl,
-        lhandler = start_aiosmtpd(lmtp_port, lmtp = True) ctls.append(lctl) rc, out,
-        err = send([
-	        "--server", "127.0.0.1:%d" % lmtp_port, "--lmtp", "--mail-from", "a@sender.example",
-	        "--rcpt", "b@test.example", "--rcpt", "perm@test.example", "--rcpt",
-	        "quota@test.example", "--rcpt", "c@test.example"
-        ]) res = lines_for(out) m = lhandler.messages[-1] if lhandler.messages else
-    {
-    }
+    # ---- aiosmtpd LMTP ----
+    lmtp_port = free_port()
+    lctl, lhandler = start_aiosmtpd(lmtp_port, lmtp=True)
+    ctls.append(lctl)
+    rc, out, err = send(["--server", "127.0.0.1:%d" % lmtp_port, "--lmtp", "--mail-from",
+                         "a@sender.example", "--rcpt", "b@test.example", "--rcpt",
+                         "perm@test.example", "--rcpt", "quota@test.example", "--rcpt",
+                         "c@test.example"])
+    res = lines_for(out)
+    m = lhandler.messages[-1] if lhandler.messages else {}
     R.check("LMTP: one reply per accepted recipient after the data",
             res.get("b@test.example", ("",))[0] == "delivered" and
             res.get("c@test.example", ("",))[0] == "delivered" and
@@ -372,7 +341,7 @@ $ORIGIN nohost.example.
             res.get("perm@test.example", ("",))[0] == "failed" and rc == 1, out + err)
     R.check("LMTP: content", m.get("content") == MESSAGE, repr(m.get("content")))
 
-#-- -- smexop's own SMTP server: BDAT and DATA over STARTTLS ----
+    # ---- smexop's own SMTP server: BDAT and DATA over STARTTLS ----
     if TEST_SERVER:
         sdir = os.path.join(tmp, "srv")
         os.mkdir(sdir)
@@ -415,7 +384,9 @@ def spki_sha256(pem):
 def run_dane(tmp, crt, tls_port, plain_port):
     """DANE: the aiosmtpd STARTTLS server (tls_port) and smtp-sink (plain_port)
     as the MX hosts of signed zones, the TLSA records at their ports."""
-    try : import dnssec_zone except ImportError as e:
+    try:
+        import dnssec_zone
+    except ImportError as e:
         R.check("DANE: the dnssec_zone fixture", False, str(e))
         return
     spki = spki_sha256(crt)
@@ -465,7 +436,9 @@ def run_mtasts(tmp):
     the MX hosts an aiosmtpd with the test CA's certificates (chosen by SNI)."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                     "conformance"))
-	    try : import mtasts_server except ImportError as e:
+    try:
+        import mtasts_server
+    except ImportError as e:
         R.check("MTA-STS: the policy server", False, str(e))
         return
     d = os.path.join(tmp, "sts")
@@ -486,12 +459,8 @@ def run_mtasts(tmp):
     }
     sites_path = os.path.join(d, "sites.json")
     with open(sites_path, "w") as f:
-        json.dump({
-		k : {
-			"status" : 200, "content_type" : "text/plain", "body" : v
-		}
-		   for
-			   k, v in sites.items()}, f)
+        json.dump({k: {"status": 200, "content_type": "text/plain", "body": v}
+                   for k, v in sites.items()}, f)
     zone = os.path.join(d, "sts.zone")
     with open(zone, "w") as f:
         f.write("$TTL 300\n")
@@ -511,7 +480,8 @@ def run_mtasts(tmp):
     ctx.sni_callback = pick
     port = free_port()
     ctl, handler = start_aiosmtpd(port, tls_context=ctx)
-		    try : def ssend(rcpt, *extra):
+    try:
+        def ssend(rcpt, *extra):
             return send(["--dns-zone", zone, "--port", str(port), "--mta-sts-port",
                          str(web.port), "--ca-file", certs.ca, "--mail-from",
                          "a@sender.example", "--rcpt", rcpt] + list(extra))
