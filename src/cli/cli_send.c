@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "core/str.h"
+#include "store/store.h"
 #include "transport/outbound.h"
 
 #define CLI_SEND_RCPTS_MAX   1000
@@ -54,6 +55,8 @@ static void cli_send_usage(FILE *out)
 	    "  --no-dane             do not use DANE\n"
 	    "  --no-mta-sts          do not use MTA-STS\n"
 	    "  --mta-sts-port N      the policy hosts' HTTPS port (default 443; for tests)\n"
+	    "  --db FILE             a store (SQLite): MTA-STS policy cache and TLS-RPT\n"
+	    "                        outcomes of the sessions (default: none, memory)\n"
 	    "  --no-chunking         never BDAT\n"
 	    "  --no-pipelining       one command at a time\n"
 	    "  --repeat N            send the message N times and print the rate\n"
@@ -162,7 +165,8 @@ static double cli_send_now(void)
 int cli_send(int argc, char **argv)
 {
 	const char *cmd = "send", *file = NULL, *mail_from = NULL, *helo = "localhost";
-	const char *ca_file = NULL;
+	const char *ca_file = NULL, *db = NULL;
+	struct store *st = NULL;
 	const char *rcpts[CLI_SEND_RCPTS_MAX];
 	struct outbound_host servers[CLI_SEND_SERVERS_MAX];
 	char server_names[CLI_SEND_SERVERS_MAX][256];
@@ -213,7 +217,8 @@ int cli_send(int argc, char **argv)
 		            strcmp(a, "--ca-file") == 0 || strcmp(a, "--mail-from") == 0 ||
 		            strcmp(a, "--rcpt") == 0 || strcmp(a, "--helo") == 0 ||
 		            strcmp(a, "--port") == 0 || strcmp(a, "--timeout") == 0 ||
-		            strcmp(a, "--repeat") == 0 || strcmp(a, "--mta-sts-port") == 0)) {
+		            strcmp(a, "--repeat") == 0 || strcmp(a, "--mta-sts-port") == 0 ||
+		            strcmp(a, "--db") == 0)) {
 			const char *val;
 
 			if (i + 1 >= (size_t)argc)
@@ -257,6 +262,8 @@ int cli_send(int argc, char **argv)
 				if (str_to_u64(val, strlen(val), 1, 65535, &v) < 0)
 					return cli_usage_error(cmd, "--port: not a port: %s", val);
 				oo.port = (unsigned)v;
+			} else if (strcmp(a, "--db") == 0) {
+				db = val;
 			} else if (strcmp(a, "--mta-sts-port") == 0) {
 				if (str_to_u64(val, strlen(val), 1, 65535, &v) < 0)
 					return cli_usage_error(
@@ -325,6 +332,18 @@ int cli_send(int argc, char **argv)
 	if (cli_dns_open(&d, cmd) < 0)
 		goto out;
 	s.base = d.base;
+	if (db != NULL) {
+		struct store_options so = { 0 };
+
+		so.backend = STORE_BACKEND_SQLITE;
+		so.path = db;
+		st = store_open(&so, &err);
+		if (st == NULL) {
+			fprintf(stderr, "smexop send: %s: %s\n", db, err.msg);
+			goto out;
+		}
+		oo.store = st;
+	}
 	oo.helo_name = helo;
 	oo.ca_file = ca_file;
 	oo.conn_cache_off = no_reuse;
@@ -388,6 +407,7 @@ int cli_send(int argc, char **argv)
 	rc = s.deferred + s.failed > 0 ? 1 : CLI_EXIT_OK;
 out:
 	ob = outbound_free(ob);
+	st = store_close(st);
 	cli_dns_close(&d);
 	if (dests != NULL)
 		for (k = 0; k < ndest; k++)

@@ -401,10 +401,11 @@ def run_dane(tmp, crt, tls_port, plain_port):
                                        "_%d._tcp.mx TLSA 3 1 1 %s" % (tls_port, spki)],
               bogus_rrsets=[("_%d._tcp.mx" % tls_port, "TLSA")])
     zones.add("plain.dnssec.example", ["@ MX 10 mx", "mx A 127.0.0.1"], mode="unsigned")
+    db = os.path.join(tmp, "dane.db")
     with zones.serve() as srv:
         def dsend(rcpt, port, *extra):
             return send(["--port", str(port), "--mail-from", "a@sender.example", "--rcpt", rcpt,
-                         "--dns-timeout", "3000"] + list(extra) + srv.dns_args)
+                         "--dns-timeout", "3000", "--db", db] + list(extra) + srv.dns_args)
 
         rc, out, err = dsend("x@good.dnssec.example", tls_port, "-v")
         sess = session_line(out)
@@ -429,6 +430,35 @@ def run_dane(tmp, crt, tls_port, plain_port):
         rc, out, err = dsend("x@good.dnssec.example", tls_port, "--no-dane")
         R.check("DANE: --no-dane delivers without it",
                 rc == 0 and "policy=opportunistic" in session_line(out), out + err)
+    rows = tlsrpt_rows(db)
+    R.check("TLS-RPT: the DANE success counted (tlsa, good.dnssec.example)",
+            any(r[0] == "good.dnssec.example" and r[1] == "tlsa" and r[2] >= 1 and
+                "3 1 1 " + spki in r[4] for r in rows), str(rows))
+    R.check("TLS-RPT: the DANE failures counted with their result types",
+            any(r[0] == "wrong.dnssec.example" and r[1] == "tlsa" and r[3] >= 1 and
+                "certificate-not-trusted" in r[5] for r in rows) and
+            any(r[0] == "notls.dnssec.example" and "starttls-not-supported" in r[5]
+                for r in rows) and
+            any(r[0] == "btlsa.dnssec.example" and "dnssec-invalid" in r[5] for r in rows),
+            str(rows))
+    R.check("TLS-RPT: a session without policy counted as no-policy-found",
+            any(r[0] == "plain.dnssec.example" and r[1] == "no-policy-found" and r[2] >= 1
+                for r in rows), str(rows))
+
+
+def tlsrpt_rows(db):
+    """(domain, type, successful, failed, policy_string, result types) per counter"""
+    import sqlite3
+    try:
+        con = sqlite3.connect(db)
+        rows = con.execute(
+            "SELECT c.policy_domain, c.policy_type, c.successful, c.failed, c.policy_string,"
+            " COALESCE(GROUP_CONCAT(f.result_type), '') FROM tlsrpt_counter c"
+            " LEFT JOIN tlsrpt_failure f ON f.counter = c.id GROUP BY c.id").fetchall()
+        con.close()
+        return rows
+    except Exception as e:
+        return [("error", str(e), 0, 0, "", "")]
 
 
 def run_mtasts(tmp):
@@ -481,10 +511,12 @@ def run_mtasts(tmp):
     port = free_port()
     ctl, handler = start_aiosmtpd(port, tls_context=ctx)
     try:
+        db = os.path.join(d, "sts.db")
+
         def ssend(rcpt, *extra):
             return send(["--dns-zone", zone, "--port", str(port), "--mta-sts-port",
                          str(web.port), "--ca-file", certs.ca, "--mail-from",
-                         "a@sender.example", "--rcpt", rcpt] + list(extra))
+                         "a@sender.example", "--rcpt", rcpt, "--db", db] + list(extra))
 
         rc, out, err = ssend("x@enforce.test")
         sess = session_line(out)
@@ -503,6 +535,12 @@ def run_mtasts(tmp):
                 rc == 0 and "policy=opportunistic" in session_line(out), out + err)
         rc, out, err = ssend("x@nomatch.test", "--no-mta-sts")
         R.check("MTA-STS: --no-mta-sts delivers without it", rc == 0, out + err)
+        rows = tlsrpt_rows(db)
+        R.check("TLS-RPT: MTA-STS success and failures counted (sts)",
+                any(r[0] == "enforce.test" and r[1] == "sts" and r[2] >= 1 and
+                    "mode: enforce" in r[4] for r in rows) and
+                any(r[0] == "mxbad.test" and r[1] == "sts" and r[3] >= 1 and
+                    "certificate-not-trusted" in r[5] for r in rows), str(rows))
     finally:
         ctl.stop()
         web.stop()
