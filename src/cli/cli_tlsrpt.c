@@ -62,9 +62,9 @@ static void cli_tlsrpt_report_usage(FILE *out)
 	    "destinations are the rua= of the domain's _smtp._tls TXT record.\n"
 	    "\n"
 	    "Without --queue nothing is sent nor marked: the reports are only shown (and written\n"
-	    "with --out).  With --queue, mailto: destinations get the report mail committed into\n"
-	    "the spool queue and https: destinations a POST; a destination that fails for now\n"
-	    "is retried by the next run with the same report-id.\n"
+	    "with --out).  With --queue (it needs tls_reports.enabled), mailto: destinations get\n"
+	    "the report mail committed into the spool queue and https: destinations a POST; a\n"
+	    "destination that fails for now is retried by the next run with the same report-id.\n"
 	    "\n"
 	    "options:\n"
 	    "  -c, --config FILE     configuration (store.path, spool.dir, tls_reports.*)\n"
@@ -561,6 +561,13 @@ static int cli_tlsrpt_report(int argc, char **argv)
 	if (rc != 0) {
 		cli_spool_close(&t.c);
 		return rc;
+	}
+	if (t.queue && !t.c.cfg->tls_reports.enabled) {
+		fprintf(stderr,
+		        "smexop tlsrpt report: tls_reports.enabled is false: nothing is sent "
+		        "(leave out --queue to see the reports)\n");
+		cli_spool_close(&t.c);
+		return CLI_EXIT_USAGE;
 	}
 	if (t.ca_file == NULL)
 		t.ca_file = t.c.cfg->mta_sts.ca_file;

@@ -337,6 +337,13 @@ def main():
         p = subprocess.run([smexop, "tlsrpt", "report", "--date", "nope", "-c", cfg],
                            capture_output=True, text=True)
         res.check("usage error exit 2", p.returncode == 2, p.stderr)
+        off = os.path.join(tmp, "off.yaml")
+        with open(off, "w") as f:
+            f.write("store:\n  path: %s\nspool:\n  dir: %s\n" % (db, spool))
+        p = subprocess.run([smexop, "tlsrpt", "report", "-c", off, "--queue", "--now", str(NOW),
+                            "--dns-zone", zone], capture_output=True, text=True)
+        res.check("--queue refused while tls_reports.enabled is false",
+                  p.returncode == 2 and "enabled is false" in p.stderr, p.stderr)
         web.stop()
     return res.summary()
 

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "core/arena.h"
+#include "core/config.h"
 #include "core/dns.h"
 #include "report/report_util.h"
 #include "report/tlsrpt.h"
@@ -870,14 +871,56 @@ static void test_dest_import_summary(void **state)
 	store_close(st);
 }
 
+/* ---- the tls_reports section ------------------------------------------------- */
+
+static void test_config_section(void **state)
+{
+	static const char good[] = "server:\n  hostname: mx.sender.example\n"
+	                           "tls_reports:\n  enabled: true\n  interval: 2d\n"
+	                           "  submitter: reports.sender.example\n";
+	static const char bad[] = "tls_reports:\n  interval: 36h\n";
+	struct config_diag diag = { 0 };
+	struct smexop_config *cfg;
+	char line[512];
+
+	(void)state;
+	cfg = config_load_mem("good.yaml", good, strlen(good), &diag);
+	assert_non_null(cfg);
+	assert_true(cfg->tls_reports.enabled);
+	assert_int_equal(cfg->tls_reports.interval_ms, 2 * DAY * 1000ULL);
+	assert_string_equal(cfg->tls_reports.email, "noreply-tlsrpt@mx.sender.example");
+	assert_string_equal(cfg->tls_reports.org_name, "mx.sender.example");
+	struct tlsrpt_conf c = { .org_name = cfg->tls_reports.org_name,
+		                 .email = cfg->tls_reports.email,
+		                 .submitter = cfg->tls_reports.submitter };
+	assert_string_equal(tlsrpt_submitter(&c), "reports.sender.example");
+	c.submitter = NULL;
+	assert_string_equal(tlsrpt_submitter(&c), "mx.sender.example");
+	config_free(cfg);
+	/* defaults: off, one day, 16 MiB */
+	cfg = config_load(NULL, &diag);
+	assert_non_null(cfg);
+	assert_false(cfg->tls_reports.enabled);
+	assert_int_equal(cfg->tls_reports.interval_ms, DAY * 1000ULL);
+	assert_int_equal(cfg->tls_reports.max_import_size, 16 * 1024 * 1024);
+	config_free(cfg);
+	/* whole days only */
+	memset(&diag, 0, sizeof(diag));
+	cfg = config_load_mem("bad.yaml", bad, strlen(bad), &diag);
+	assert_null(cfg);
+	assert_true(diag.n >= 1);
+	assert_non_null(strstr(config_error_format(&diag, 0, line, sizeof(line)), "whole days"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_record_parse), cmocka_unit_test(test_record_select),
-		cmocka_unit_test(test_result_names), cmocka_unit_test(test_aggregate),
-		cmocka_unit_test(test_all_results),  cmocka_unit_test(test_json_structure),
-		cmocka_unit_test(test_roundtrip),    cmocka_unit_test(test_import_hostile),
-		cmocka_unit_test(test_time_parse),   cmocka_unit_test(test_dest_import_summary),
+		cmocka_unit_test(test_record_parse),   cmocka_unit_test(test_record_select),
+		cmocka_unit_test(test_result_names),   cmocka_unit_test(test_aggregate),
+		cmocka_unit_test(test_all_results),    cmocka_unit_test(test_json_structure),
+		cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_import_hostile),
+		cmocka_unit_test(test_time_parse),     cmocka_unit_test(test_dest_import_summary),
+		cmocka_unit_test(test_config_section),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
