@@ -1,19 +1,26 @@
 /*
  * cli_serve - `smexop serve [-c FILE]`: the gateway daemon
  *
- * One process and one libevent loop (see docs/architecture-notes.md for
- * what the process model has and has not yet): load the configuration
- * (the embedded defaults without -c), open the resolver, the store and
- * the spool (recovering what a crash left), build the gateway, bind the
- * SMTP listeners, deliver what the queue holds, then serve:
+ * Two processes (see docs/architecture-notes.md): this one loads the
+ * configuration (the embedded defaults without -c), opens the resolver,
+ * the store and the spool (recovering what a crash left), builds the
+ * gateway, binds the SMTP listeners, and then starts the queue manager,
+ * `smexop queue run` (transport/queue.h), as a child with its own loop,
+ * store connection and resolver.  Each entry committed to queue/ is
+ * announced to it over a socketpair (lost announcements are harmless: it
+ * rescans); if it dies it is started again a second later.  Then serve:
  *
  *   SIGTERM, SIGINT  stop accepting, let sessions finish until
- *                    SERVE_STOP_DEADLINE, then 421 the rest and exit 0
+ *                    SERVE_STOP_DEADLINE, then 421 the rest, stop the
+ *                    queue manager (SIGTERM, SIGKILL after
+ *                    SERVE_QMGR_STOP_MS) and exit 0
  *   SIGHUP           reload the configuration file; new sessions use it,
  *                    running ones keep theirs; a broken file is logged
  *                    and the old configuration stays.  Listeners, TLS
  *                    files, state paths and Maildir delivery are read
- *                    once at start: changing them needs a restart
+ *                    once at start: changing them needs a restart.
+ *                    The queue manager gets the SIGHUP too and reloads
+ *                    its connectors and queue settings
  *
  * When started as root and the user SERVE_USER exists, privileges are
  * dropped to it once the ports are bound (the spool, store and Maildir
@@ -23,6 +30,7 @@
  * why), 2 on usage or configuration errors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -31,6 +39,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -44,11 +54,12 @@
 #include "gateway/gateway.h"
 #include "smtp/smtp_server.h"
 #include "store/store.h"
-#include "transport/maildir.h"
 #include "transport/spool.h"
 
 #define SERVE_STOP_DEADLINE_MS 30000 /* sessions may finish this long after SIGTERM */
 #define SERVE_USER             "smexop"
+#define SERVE_QMGR_RESTART_MS  1000  /* a queue manager that died is started again */
+#define SERVE_QMGR_STOP_MS     10000 /* it may finish its writes this long */
 /* threads that fsync and publish accepted messages (core/workpool.h): a
  * few in flight let the file system merge their journal commits */
 #define SERVE_COMMIT_THREADS 4
@@ -65,8 +76,11 @@ struct serve {
 	struct workpool *commits;
 	struct smtp_server *server;
 	struct smtp_server_config sc;
-	struct maildir_options mopts;
-	struct maildir_timer *delivery;
+	/* the queue manager child */
+	char exe[4096]; /* this program, for the exec */
+	pid_t qmgr_pid; /* 0: not running */
+	int qmgr_fd;    /* our end of its socketpair, or -1 */
+	struct event *sig_chld, *qmgr_restart;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *drain_timer;
 	bool stopping;
 };
@@ -76,7 +90,8 @@ static int serve_usage(FILE *out)
 	fprintf(out, "usage: smexop serve [-c FILE]\n"
 	             "\n"
 	             "Run the gateway: SMTP listeners, the protection pipeline, the spool and\n"
-	             "the built-in Maildir delivery.  Without -c the embedded defaults apply\n"
+	             "the queue manager (a child process, `smexop queue run`).\n"
+	             "Without -c the embedded defaults apply\n"
 	             "(listen on port 25 of every address, state under /var/lib/smexop,\n"
 	             "/var/spool/smexop and /var/mail/smexop); see docs/config.md.\n"
 	             "\n"
@@ -183,7 +198,6 @@ static int serve_state(struct serve *sv)
 	struct spool_options po = { c->spool.dir, c->spool.node_id,
 		                    sv->sc.session.limits.message_size_max };
 	struct spool_recover_stats rs;
-	struct maildir_stats ms;
 	struct sx_err err = { 0 };
 	char dir[4096];
 
@@ -211,19 +225,123 @@ static int serve_state(struct serve *sv)
 	log_info("spool event=recovered dir=%s queue=%u quarantine=%u incoming_removed=%u "
 	         "corrupt=%u",
 	         c->spool.dir, rs.queue, rs.quarantine, rs.incoming_removed, rs.corrupt);
-	sv->mopts.root = c->delivery.maildir;
-	sv->mopts.mode =
-	    c->delivery.mode == CONFIG_DELIVERY_SINGLE ? MAILDIR_SINGLE : MAILDIR_PER_RECIPIENT;
-	sv->mopts.hostname = c->server.hostname;
-	/* what the last run left in the queue goes out now, not one interval later */
-	memset(&ms, 0, sizeof(ms));
-	if (maildir_deliver_pending(sv->spool, &sv->mopts, sv->store, (int64_t)time(NULL), &ms,
-	                            &err) < 0)
-		log_warn("delivery event=pass-failed error=\"%s\"", err.msg);
-	else if (ms.entries > 0)
-		log_info("delivery event=startup-pass entries=%u delivered=%u deferred=%u",
-		         ms.entries, ms.delivered, ms.deferred);
 	return 0;
+}
+
+/* ---- the queue manager child ------------------------------------------------ */
+
+/* serve_qmgr_spawn - fork and exec `smexop queue run --notify-fd 3` */
+static int serve_qmgr_spawn(struct serve *sv)
+{
+	char *argv[8];
+	int sp[2], n = 0;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return -1;
+	argv[n++] = (char *)"smexop";
+	argv[n++] = (char *)"queue";
+	argv[n++] = (char *)"run";
+	argv[n++] = (char *)"--notify-fd";
+	argv[n++] = (char *)"3";
+	if (sv->config_path != NULL) {
+		argv[n++] = (char *)"-c";
+		argv[n++] = (char *)sv->config_path;
+	}
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* only async-signal-safe calls until exec: the listeners, the
+		 * store and everything else of ours stay behind (close_range) */
+		if (sp[1] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(sp[1], 3) < 0)
+			_exit(127);
+		close_range(4, ~0U, 0);
+		execv(sv->exe, argv);
+		_exit(127);
+	}
+	close(sp[1]);
+	if (fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0)
+		log_warn("serve event=qmgr-nonblock error=\"%s\"", strerror(errno));
+	sv->qmgr_fd = sp[0];
+	sv->qmgr_pid = pid;
+	log_info("serve event=qmgr-started pid=%ld", (long)pid);
+	return 0;
+}
+
+/* serve_queued - the gateway committed id to queue/: tell the manager
+ * (never waits; a full or gone socket only delays it to its next scan) */
+static void serve_queued(void *arg, const char *id)
+{
+	struct serve *sv = arg;
+
+	if (sv->qmgr_fd >= 0)
+		(void)send(sv->qmgr_fd, id, strlen(id), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void serve_qmgr_restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+
+	(void)fd;
+	(void)what;
+	if (!sv->stopping && sv->qmgr_pid == 0 && serve_qmgr_spawn(sv) < 0)
+		log_error("serve event=qmgr-spawn-failed error=\"%s\"", strerror(errno));
+}
+
+static void serve_chld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+	struct timeval tv = { SERVE_QMGR_RESTART_MS / 1000, (SERVE_QMGR_RESTART_MS % 1000) * 1000 };
+	int status;
+	pid_t pid;
+
+	(void)sig;
+	(void)what;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != sv->qmgr_pid)
+			continue;
+		sv->qmgr_pid = 0;
+		if (sv->qmgr_fd >= 0)
+			close(sv->qmgr_fd);
+		sv->qmgr_fd = -1;
+		if (sv->stopping)
+			continue;
+		log_warn("serve event=qmgr-died status=%d signal=%d restart_in_ms=%d",
+		         WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+		         WIFSIGNALED(status) ? WTERMSIG(status) : 0, SERVE_QMGR_RESTART_MS);
+		if (sv->qmgr_restart != NULL)
+			evtimer_add(sv->qmgr_restart, &tv);
+	}
+}
+
+/* serve_qmgr_stop - SIGTERM, wait, SIGKILL after SERVE_QMGR_STOP_MS */
+static void serve_qmgr_stop(struct serve *sv)
+{
+	int status, waited = 0;
+
+	if (sv->qmgr_pid > 0) {
+		kill(sv->qmgr_pid, SIGTERM);
+		while (waitpid(sv->qmgr_pid, &status, WNOHANG) == 0) {
+			if (waited >= SERVE_QMGR_STOP_MS) {
+				log_warn("serve event=qmgr-kill pid=%ld", (long)sv->qmgr_pid);
+				kill(sv->qmgr_pid, SIGKILL);
+				waitpid(sv->qmgr_pid, &status, 0);
+				break;
+			}
+			usleep(10 * 1000);
+			waited += 10;
+		}
+		sv->qmgr_pid = 0;
+	}
+	if (sv->qmgr_fd >= 0)
+		close(sv->qmgr_fd);
+	sv->qmgr_fd = -1;
 }
 
 /* serve_drop_privileges - become SERVE_USER when root and it exists */
@@ -313,6 +431,8 @@ static void serve_hup_cb(evutil_socket_t sig, short what, void *arg)
 		log_info("serve event=reload result=skipped reason=\"embedded defaults\"");
 		return;
 	}
+	if (sv->qmgr_pid > 0)
+		kill(sv->qmgr_pid, SIGHUP); /* it reloads on its own */
 	cfg = serve_load(sv->config_path, true);
 	if (cfg == NULL)
 		return;
@@ -338,7 +458,12 @@ static void serve_close(struct serve *sv)
 		event_free(sv->stop_timer);
 	if (sv->drain_timer != NULL)
 		event_free(sv->drain_timer);
-	sv->delivery = maildir_timer_free(sv->delivery);
+	sv->stopping = true;
+	serve_qmgr_stop(sv);
+	if (sv->sig_chld != NULL)
+		event_free(sv->sig_chld);
+	if (sv->qmgr_restart != NULL)
+		event_free(sv->qmgr_restart);
 	sv->server = smtp_server_free(sv->server); /* closes every session */
 	sv->commits = workpool_free(sv->commits);  /* finishes their commits */
 	sv->gw = gateway_free(sv->gw);
@@ -360,6 +485,7 @@ int cli_serve(int argc, char **argv)
 	int i, rc = 1;
 
 	memset(&sv, 0, sizeof(sv));
+	sv.qmgr_fd = -1;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
 			return serve_usage(stdout);
@@ -373,6 +499,16 @@ int cli_serve(int argc, char **argv)
 	sv.cfg = serve_load(sv.config_path, false);
 	if (sv.cfg == NULL)
 		return CLI_EXIT_USAGE;
+	/* read now: the queue manager is this program, exec'd later */
+	{
+		ssize_t n = readlink("/proc/self/exe", sv.exe, sizeof(sv.exe) - 1);
+		if (n <= 0) {
+			fprintf(stderr, "smexop serve: cannot find my own program\n");
+			config_free(sv.cfg);
+			return 1;
+		}
+		sv.exe[n] = '\0';
+	}
 	log_setup((enum log_target)sv.cfg->log.target, (enum log_level)sv.cfg->log.level, "smexop");
 	signal(SIGPIPE, SIG_IGN);
 	sv.base = event_base_new();
@@ -391,6 +527,8 @@ int cli_serve(int argc, char **argv)
 	deps.dns = sv.dns;
 	deps.store = sv.store;
 	deps.spool = sv.spool;
+	deps.queued = serve_queued;
+	deps.queued_arg = &sv;
 	sv.commits = workpool_new(sv.base, SERVE_COMMIT_THREADS, &err);
 	if (sv.commits == NULL) {
 		fprintf(stderr, "smexop serve: %s\n", err.msg);
@@ -400,8 +538,8 @@ int cli_serve(int argc, char **argv)
 	deps.quarantine_retention = sv.cfg->quarantine.retention_ms / 1000;
 	/* The gateway owns its configuration generations and frees the old one
 	 * on reload; this process keeps sv.cfg, the first one, for what only a
-	 * restart changes (listeners, TLS files, state paths, Maildir delivery),
-	 * since the SMTP server and the delivery timer point into it. */
+	 * restart changes (listeners, TLS files, state paths), since the SMTP
+	 * server points into it. */
 	gwcfg = serve_load(sv.config_path, false);
 	if (gwcfg == NULL)
 		goto out;
@@ -420,15 +558,22 @@ int cli_serve(int argc, char **argv)
 	}
 	if (serve_drop_privileges(&sv) < 0)
 		goto out;
-	sv.delivery =
-	    maildir_timer_new(sv.base, sv.spool, &sv.mopts, sv.store, sv.cfg->delivery.interval_ms);
 	sv.sig_term = evsignal_new(sv.base, SIGTERM, serve_stop_cb, &sv);
 	sv.sig_int = evsignal_new(sv.base, SIGINT, serve_stop_cb, &sv);
 	sv.sig_hup = evsignal_new(sv.base, SIGHUP, serve_hup_cb, &sv);
-	if (sv.delivery == NULL || sv.sig_term == NULL || sv.sig_int == NULL ||
-	    sv.sig_hup == NULL || evsignal_add(sv.sig_term, NULL) < 0 ||
-	    evsignal_add(sv.sig_int, NULL) < 0 || evsignal_add(sv.sig_hup, NULL) < 0) {
+	sv.sig_chld = evsignal_new(sv.base, SIGCHLD, serve_chld_cb, &sv);
+	sv.qmgr_restart = evtimer_new(sv.base, serve_qmgr_restart_cb, &sv);
+	if (sv.sig_term == NULL || sv.sig_int == NULL || sv.sig_hup == NULL ||
+	    sv.sig_chld == NULL || sv.qmgr_restart == NULL || evsignal_add(sv.sig_term, NULL) < 0 ||
+	    evsignal_add(sv.sig_int, NULL) < 0 || evsignal_add(sv.sig_hup, NULL) < 0 ||
+	    evsignal_add(sv.sig_chld, NULL) < 0) {
 		fprintf(stderr, "smexop serve: cannot set up timers and signals\n");
+		goto out;
+	}
+	/* after the ports are bound and privileges dropped, as Postfix's qmgr */
+	if (serve_qmgr_spawn(&sv) < 0) {
+		fprintf(stderr, "smexop serve: cannot start the queue manager: %s\n",
+		        strerror(errno));
 		goto out;
 	}
 	log_info("serve event=started pid=%ld hostname=%s listeners=%zu config=%s", (long)getpid(),

@@ -1,6 +1,6 @@
 /*
- * cli_spool - `smexop spool dump|list|recover` and `smexop deliver`, and
- * what the spool, quarantine and trace commands share: -c/--spool/--db
+ * cli_spool - `smexop spool dump|list|recover`, and what the spool,
+ * queue, deliver, quarantine and trace commands share: -c/--spool/--db
  * options, opening the spool and the store, time arguments
  *
  *   spool dump ID       one entry (queue/, quarantine/ or corrupt/): the
@@ -9,14 +9,11 @@
  *                       corrupt/), oldest first
  *   spool recover       what the gateway does at start: empty incoming/,
  *                       move damaged entries to corrupt/
- *   deliver --once      one pass of the built-in Maildir delivery; without
- *                       --once, a pass every delivery.interval until killed
  *
  * The spool is spool.dir of the configuration (-c FILE, else the
  * defaults) or --spool DIR; the database store.path or --db PATH.  Exit 0;
  * 2 on usage errors or an unknown id; 1 when the spool or store fails.
  */
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +23,6 @@
 #include "core/config.h"
 #include "core/str.h"
 #include "store/store.h"
-#include "transport/maildir.h"
 #include "transport/spool.h"
 
 /* ---- shared by the spool, deliver, quarantine and trace commands ------ */
@@ -258,18 +254,19 @@ static void cli_spool_dump_json(FILE *out, const struct spool_entry *e)
 
 static int cli_spool_usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: smexop spool dump [-c CONFIG] [--spool DIR] [--json] [--data] ID\n"
-	        "       smexop spool list [-c CONFIG] [--spool DIR] [queue|quarantine|corrupt]\n"
-	        "       smexop spool recover [-c CONFIG] [--spool DIR]\n\n"
-	        "Show the message spool: one entry decoded (dump), the committed entries of\n"
-	        "one directory (list), or clean up after a crash as the gateway does at start\n"
-	        "(recover: incoming/ emptied, damaged entries moved to corrupt/).\n\n"
-	        "options:\n"
-	        "  -c, --config FILE     configuration (spool.dir)\n"
-	        "  --spool DIR           the spool directory instead of spool.dir\n"
-	        "  --json                dump: one JSON object\n"
-	        "  --data                dump: the message data after the envelope\n");
+	fprintf(
+	    out,
+	    "usage: smexop spool dump [-c CONFIG] [--spool DIR] [--json] [--data] ID\n"
+	    "       smexop spool list [-c CONFIG] [--spool DIR] [queue|quarantine|corrupt|hold]\n"
+	    "       smexop spool recover [-c CONFIG] [--spool DIR]\n\n"
+	    "Show the message spool: one entry decoded (dump), the committed entries of\n"
+	    "one directory (list), or clean up after a crash as the gateway does at start\n"
+	    "(recover: incoming/ emptied, damaged entries moved to corrupt/).\n\n"
+	    "options:\n"
+	    "  -c, --config FILE     configuration (spool.dir)\n"
+	    "  --spool DIR           the spool directory instead of spool.dir\n"
+	    "  --json                dump: one JSON object\n"
+	    "  --data                dump: the message data after the envelope\n");
 	return out == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
@@ -344,9 +341,11 @@ int cli_spool(int argc, char **argv)
 			d = SPOOL_QUARANTINE;
 		else if (arg != NULL && strcmp(arg, "corrupt") == 0)
 			d = SPOOL_CORRUPT;
+		else if (arg != NULL && strcmp(arg, "hold") == 0)
+			d = SPOOL_HOLD;
 		else if (arg != NULL && strcmp(arg, "queue") != 0)
-			rc = cli_usage_error(c.cmd, "list: queue, quarantine or corrupt, not %s",
-			                     arg);
+			rc = cli_usage_error(
+			    c.cmd, "list: queue, quarantine, corrupt or hold, not %s", arg);
 		if (rc == CLI_EXIT_OK && spool_scan(c.sp, d, cli_spool_list_one, NULL, &err) < 0) {
 			fprintf(stderr, "smexop spool: %s\n", err.msg);
 			rc = 1;
@@ -362,94 +361,6 @@ int cli_spool(int argc, char **argv)
 			       s.incoming_removed, s.corrupt, s.duplicates_removed, s.queue,
 			       s.quarantine);
 		}
-	}
-	cli_spool_close(&c);
-	return rc;
-}
-
-/* ---- deliver ---------------------------------------------------------- */
-
-static int cli_deliver_usage(FILE *out)
-{
-	fprintf(out, "usage: smexop deliver [--once] [-c CONFIG] [--spool DIR] [--db PATH]\n"
-	             "                      [--maildir DIR] [--mode per_recipient|single]\n\n"
-	             "Deliver the messages in the spool's queue/ into Maildirs (the built-in\n"
-	             "delivery, until the queue manager and its connectors exist): --once makes\n"
-	             "one pass and prints what happened; without it, a pass every\n"
-	             "delivery.interval until killed.  Permanent failures are logged and traced;\n"
-	             "no DSN is sent yet.\n\n"
-	             "options:\n"
-	             "  -c, --config FILE     configuration (spool.*, delivery.*, store.path)\n"
-	             "  --spool DIR           the spool directory instead of spool.dir\n"
-	             "  --db PATH             the database (message trace) instead of store.path\n"
-	             "  --maildir DIR         the Maildir root instead of delivery.maildir\n"
-	             "  --mode MODE           per_recipient (DIR/DOMAIN/LOCALPART) or single\n");
-	return out == stdout ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-}
-
-int cli_deliver(int argc, char **argv)
-{
-	struct cli_spool_ctx c = { .cmd = "deliver" };
-	struct maildir_options mo = { 0 };
-	struct maildir_stats s = { 0 };
-	const char *maildir = NULL, *mode = NULL;
-	struct sx_err err = { 0 };
-	bool once = false;
-	int i, rc;
-
-	for (i = 1; i < argc; i++) {
-		rc = cli_spool_option(&c, argc, argv, &i);
-		if (rc < 0)
-			return CLI_EXIT_USAGE;
-		if (rc > 0)
-			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return cli_deliver_usage(stdout);
-		if (strcmp(argv[i], "--once") == 0) {
-			once = true;
-		} else if (strcmp(argv[i], "--maildir") == 0 && i + 1 < argc) {
-			maildir = argv[++i];
-		} else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
-			mode = argv[++i];
-		} else {
-			return cli_usage_error(c.cmd, "unknown option or missing value: %s",
-			                       argv[i]);
-		}
-	}
-	if (mode != NULL && strcmp(mode, "per_recipient") != 0 && strcmp(mode, "single") != 0)
-		return cli_usage_error(c.cmd, "--mode: per_recipient or single, not %s", mode);
-	if ((rc = cli_spool_open(&c, true, true)) != 0) {
-		cli_spool_close(&c);
-		return rc;
-	}
-	mo.root = maildir ? maildir : c.cfg->delivery.maildir;
-	mo.mode = mode ? (strcmp(mode, "single") == 0 ? MAILDIR_SINGLE : MAILDIR_PER_RECIPIENT)
-	               : (c.cfg->delivery.mode == CONFIG_DELIVERY_SINGLE ? MAILDIR_SINGLE
-	                                                                 : MAILDIR_PER_RECIPIENT);
-	mo.hostname = c.cfg->server.hostname;
-	rc = CLI_EXIT_OK;
-	if (once) {
-		if (maildir_deliver_pending(c.sp, &mo, c.st, c.now, &s, &err) < 0) {
-			fprintf(stderr, "smexop deliver: %s\n", err.msg);
-			rc = 1;
-		} else {
-			printf("entries=%u delivered=%u failed=%u deferred=%u removed=%u\n",
-			       s.entries, s.delivered, s.failed, s.deferred, s.removed);
-		}
-	} else {
-		struct event_base *base = event_base_new();
-		struct maildir_timer *t =
-		    base ? maildir_timer_new(base, c.sp, &mo, c.st, c.cfg->delivery.interval_ms)
-		         : NULL;
-		if (t == NULL) {
-			fprintf(stderr, "smexop deliver: cannot start the timer\n");
-			rc = 1;
-		} else {
-			event_base_dispatch(base);
-		}
-		maildir_timer_free(t);
-		if (base != NULL)
-			event_base_free(base);
 	}
 	cli_spool_close(&c);
 	return rc;

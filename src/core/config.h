@@ -186,6 +186,38 @@ struct config_delivery {
 	uint64_t interval_ms;
 };
 
+/* the queue manager (transport/queue.h): lifetimes, back-off, concurrency */
+struct config_queue {
+	uint64_t lifetime_ms;
+	uint64_t retry_min_ms;
+	uint64_t retry_max_ms;
+	uint64_t delay_warning_ms; /* 0: no delay notices */
+	uint64_t max_concurrency;  /* deliveries at once, all destinations */
+	uint64_t destination_concurrency;
+	uint64_t scan_interval_ms;
+	uint64_t direct_port; /* direct delivery (MX) port: 25; tests change it */
+};
+
+enum config_outbound_type { CONFIG_OUTBOUND_SMTP, CONFIG_OUTBOUND_LMTP, CONFIG_OUTBOUND_MAILDIR };
+enum config_outbound_tls {
+	CONFIG_OUTBOUND_TLS_NONE,
+	CONFIG_OUTBOUND_TLS_OPPORTUNISTIC,
+	CONFIG_OUTBOUND_TLS_REQUIRED,
+	CONFIG_OUTBOUND_TLS_VERIFY,
+};
+
+/* one outbound connector (EOP's OutboundConnector): where mail for some
+ * recipient domains goes */
+struct config_outbound_connector {
+	const char *name;
+	CONFIG_LIST(const char *) domains;     /* "example.com", "*.example.com", "*" */
+	int type;                              /* enum config_outbound_type */
+	CONFIG_LIST(const char *) smart_hosts; /* "host", "host:port", "[ip]:port" */
+	int tls;                               /* enum config_outbound_tls */
+	const char *maildir;                   /* type maildir; NULL: delivery.maildir */
+	uint64_t max_concurrency;              /* 0: queue.destination_concurrency */
+};
+
 struct config_quarantine {
 	uint64_t retention_ms;
 };
@@ -327,6 +359,8 @@ struct smexop_config {
 	struct config_store store;
 	struct config_spool spool;
 	struct config_delivery delivery;
+	struct config_queue queue;
+	CONFIG_LIST(struct config_outbound_connector) outbound_connectors;
 	struct config_quarantine quarantine;
 	struct config_dmarc_reports dmarc_reports;
 	struct config_tls_reports tls_reports;

@@ -686,8 +686,8 @@ static const struct config_entry delivery_entries[] = {
 	  .offset = offsetof(struct config_delivery, maildir),
 	  .def = "/var/mail/smexop",
 	  .min = 1,
-	  .doc = "Root of the built-in Maildir delivery (used until the queue manager's "
-	         "connectors)." },
+	  .doc = "Root of the built-in Maildir delivery: accepted domains that no outbound "
+	         "connector serves." },
 	{ .name = "mode",
 	  .type = CONFIG_ENUM,
 	  .offset = offsetof(struct config_delivery, mode),
@@ -701,16 +701,267 @@ static const struct config_entry delivery_entries[] = {
 	  .def = "10s",
 	  .min = 100,
 	  .max = 60 * 60 * 1000,
-	  .doc = "How often the gateway looks for queued messages to deliver." },
+	  .doc = "Ignored since the queue manager (kept so that older files load): see "
+	         "queue.scan_interval." },
 };
 
 static const struct config_schema delivery_schema = {
 	.name = "delivery",
-	.doc = "The built-in delivery of accepted mail into Maildirs (`smexop deliver --once`); "
-	       "no DSNs yet.",
+	.doc = "The built-in Maildir delivery, the queue manager's default for accepted "
+	       "domains.",
 	.size = sizeof(struct config_delivery),
 	.entries = delivery_entries,
 	.nentries = N(delivery_entries),
+};
+
+/* ---- queue and outbound connectors ---------------------------------- */
+
+static int queue_finish(struct smexop_config *cfg, void *section, char *msg, size_t msgsize)
+{
+	struct config_queue *q = section;
+
+	(void)cfg;
+	if (q->retry_min_ms > q->retry_max_ms) {
+		snprintf(msg, msgsize, "retry_min is longer than retry_max");
+		return -1;
+	}
+	if (q->delay_warning_ms != 0 && q->delay_warning_ms >= q->lifetime_ms) {
+		snprintf(msg, msgsize, "delay_warning must be shorter than lifetime");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct config_entry queue_entries[] = {
+	{ .name = "lifetime",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_queue, lifetime_ms),
+	  .def = "2d",
+	  .min = 1000,
+	  .max = 30ULL * 24 * 3600 * 1000,
+	  .doc = "How long a deferred recipient is retried before it fails with a DSN to the "
+	         "sender (EOP and Postfix: 2 days; RFC 5321 asks for 4-5 days at least)." },
+	{ .name = "retry_min",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_queue, retry_min_ms),
+	  .def = "5m",
+	  .min = 100,
+	  .max = 24ULL * 3600 * 1000,
+	  .doc = "The wait after the first deferral; it doubles with every attempt." },
+	{ .name = "retry_max",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_queue, retry_max_ms),
+	  .def = "1h",
+	  .min = 100,
+	  .max = 24ULL * 3600 * 1000,
+	  .doc = "The longest wait between two attempts (the doubling stops there; every wait "
+	         "gets up to 10% of random jitter)." },
+	{ .name = "delay_warning",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_queue, delay_warning_ms),
+	  .def = "0",
+	  .max = 30ULL * 24 * 3600 * 1000,
+	  .doc = "Send a delay notice (RFC 3464 Action: delayed) when a recipient is still "
+	         "deferred this long after arrival; 0: never." },
+	{ .name = "max_concurrency",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_queue, max_concurrency),
+	  .def = "100",
+	  .min = 1,
+	  .max = 10000,
+	  .doc = "Deliveries in flight at once, all destinations together." },
+	{ .name = "destination_concurrency",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_queue, destination_concurrency),
+	  .def = "20",
+	  .min = 1,
+	  .max = 10000,
+	  .doc = "Deliveries in flight at once to one destination (a connector, or a domain "
+	         "delivered directly) unless the connector sets its own." },
+	{ .name = "scan_interval",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_queue, scan_interval_ms),
+	  .def = "1m",
+	  .min = 100,
+	  .max = 60 * 60 * 1000,
+	  .doc = "How often the queue manager rescans queue/ for due retries and for entries "
+	         "it was not told about (new mail is announced at once)." },
+	{ .name = "direct_port",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_queue, direct_port),
+	  .def = "25",
+	  .min = 1,
+	  .max = 65535,
+	  .doc = "The port of direct delivery to MX hosts; only tests change it." },
+};
+
+static const struct config_schema queue_schema = {
+	.name = "queue",
+	.doc = "The queue manager: retries with back-off, DSNs, concurrency (`smexop queue`).",
+	.size = sizeof(struct config_queue),
+	.entries = queue_entries,
+	.nentries = N(queue_entries),
+	.finish = queue_finish,
+};
+
+/* outbound_host_ok - "host", "host:port", "[literal]" or "[literal]:port" */
+static bool outbound_host_ok(const char *s)
+{
+	const char *p = s, *end;
+	uint64_t port;
+
+	if (*p == '[') {
+		end = strchr(p, ']');
+		if (end == NULL || end == p + 1)
+			return false;
+		p = end + 1;
+		if (*p == '\0')
+			return true;
+	} else {
+		end = strrchr(p, ':');
+		if (end == p)
+			return false;
+		if (end == NULL)
+			return strchr(p, ' ') == NULL;
+		p = end;
+	}
+	return *p == ':' && str_to_u64(p + 1, strlen(p + 1), 1, 65535, &port) == 0;
+}
+
+/* outbound_domain_ok - "example.com", "*.example.com" or "*" */
+static bool outbound_domain_ok(const char *d)
+{
+	if (strcmp(d, "*") == 0)
+		return true;
+	if (d[0] == '*' && d[1] == '.')
+		d += 2;
+	return d[0] != '\0' && d[0] != '.' && strchr(d, '*') == NULL && strchr(d, '@') == NULL &&
+	       strchr(d, ' ') == NULL;
+}
+
+static int outbound_connector_finish(struct smexop_config *cfg, void *section, char *msg,
+                                     size_t msgsize)
+{
+	struct config_outbound_connector *c = section;
+	size_t i;
+
+	(void)cfg;
+	if (c->name == NULL) {
+		snprintf(msg, msgsize, "name is required");
+		return -1;
+	}
+	if (c->domains.n == 0) {
+		snprintf(msg, msgsize, "domains: at least one (\"*\" for every domain)");
+		return -1;
+	}
+	for (i = 0; i < c->domains.n; i++) {
+		if (!outbound_domain_ok(c->domains.v[i])) {
+			snprintf(msg, msgsize, "domains: '%s' is not a domain, *.domain or *",
+			         c->domains.v[i]);
+			return -1;
+		}
+		str_lower_inplace((char *)c->domains.v[i]);
+	}
+	for (i = 0; i < c->smart_hosts.n; i++)
+		if (!outbound_host_ok(c->smart_hosts.v[i])) {
+			snprintf(msg, msgsize, "smart_hosts: '%s' is not host[:port]",
+			         c->smart_hosts.v[i]);
+			return -1;
+		}
+	if (c->type == CONFIG_OUTBOUND_LMTP && c->smart_hosts.n == 0) {
+		snprintf(msg, msgsize, "an lmtp connector needs smart_hosts");
+		return -1;
+	}
+	if (c->type == CONFIG_OUTBOUND_MAILDIR && c->smart_hosts.n > 0) {
+		snprintf(msg, msgsize, "a maildir connector has no smart_hosts");
+		return -1;
+	}
+	if (c->maildir != NULL && c->type != CONFIG_OUTBOUND_MAILDIR) {
+		snprintf(msg, msgsize, "maildir is only for type maildir");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const outbound_types[] = { "smtp", "lmtp", "maildir", NULL };
+static const char *const outbound_tls_modes[] = { "none", "opportunistic", "required", "verify",
+	                                          NULL };
+
+static const struct config_entry outbound_domain_item = {
+	.name = "domain",
+	.type = CONFIG_STRING,
+	.min = 1,
+	.max = 255,
+};
+
+static const struct config_entry outbound_host_item = {
+	.name = "host",
+	.type = CONFIG_STRING,
+	.min = 1,
+	.max = 262,
+};
+
+static const struct config_entry outbound_connector_entries[] = {
+	{ .name = "name",
+	  .type = CONFIG_STRING,
+	  .offset = offsetof(struct config_outbound_connector, name),
+	  .def_doc = "required",
+	  .min = 1,
+	  .max = 64,
+	  .doc = "The connector's name, in logs, the message trace and `smexop queue list`." },
+	{ .name = "domains",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_outbound_connector, domains),
+	  .def = "[]",
+	  .max = 1000,
+	  .item = &outbound_domain_item,
+	  .doc = "Recipient domains it serves: `example.com`, `*.example.com` (subdomains "
+	         "only) or `*` (every domain); the first connector that matches wins." },
+	{ .name = "type",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_outbound_connector, type),
+	  .def = "smtp",
+	  .words = outbound_types,
+	  .doc = "smtp (smart hosts, or MX lookup without them), lmtp (RFC 2033, smart hosts "
+	         "required) or maildir (local Maildirs, as delivery.mode says)." },
+	{ .name = "smart_hosts",
+	  .type = CONFIG_LIST,
+	  .offset = offsetof(struct config_outbound_connector, smart_hosts),
+	  .def = "[]",
+	  .max = 16,
+	  .item = &outbound_host_item,
+	  .doc = "host[:port] or [address]:port, tried in order; empty: the recipient domain's "
+	         "MX hosts (port 25; LMTP defaults to 24)." },
+	{ .name = "tls",
+	  .type = CONFIG_ENUM,
+	  .offset = offsetof(struct config_outbound_connector, tls),
+	  .def = "opportunistic",
+	  .words = outbound_tls_modes,
+	  .doc = "none; opportunistic (STARTTLS when offered); required (STARTTLS or defer); "
+	         "verify (a certificate valid for the host name). DANE and MTA-STS come first "
+	         "for MX delivery." },
+	{ .name = "maildir",
+	  .type = CONFIG_PATH,
+	  .offset = offsetof(struct config_outbound_connector, maildir),
+	  .def_doc = "delivery.maildir",
+	  .min = 1,
+	  .doc = "type maildir: the Maildir root." },
+	{ .name = "max_concurrency",
+	  .type = CONFIG_INT,
+	  .offset = offsetof(struct config_outbound_connector, max_concurrency),
+	  .def = "0",
+	  .max = 10000,
+	  .doc = "Deliveries in flight at once through this connector; 0: "
+	         "queue.destination_concurrency." },
+};
+
+static const struct config_schema outbound_connector_schema = {
+	.name = "outbound_connector",
+	.doc = "one outbound connector",
+	.size = sizeof(struct config_outbound_connector),
+	.entries = outbound_connector_entries,
+	.nentries = N(outbound_connector_entries),
+	.finish = outbound_connector_finish,
 };
 
 static const struct config_entry quarantine_entries[] = {
@@ -1548,6 +1799,18 @@ static const struct config_entry root_entries[] = {
 	SECTION(store, store_schema),
 	SECTION(spool, spool_schema),
 	SECTION(delivery, delivery_schema),
+	SECTION(queue, queue_schema),
+	{ .name = "outbound_connectors",
+	  .type = CONFIG_OBJLIST,
+	  .offset = offsetof(struct smexop_config, outbound_connectors),
+	  .def = "[]",
+	  .max = 1000,
+	  .child = &outbound_connector_schema,
+	  .unique = "name",
+	  .doc = "Where accepted mail goes (EOP's outbound connectors), by recipient domain; "
+	         "without a match, mail received for us (and relayed mail to an accepted "
+	         "domain) goes to the built-in Maildir delivery, relayed mail to the MX hosts "
+	         "of its domain." },
 	SECTION(quarantine, quarantine_schema),
 	SECTION(dmarc_reports, dmarc_reports_schema),
 	SECTION(tls_reports, tls_reports_schema),

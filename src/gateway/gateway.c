@@ -557,6 +557,8 @@ static void gw_committed(struct gw_session *s, int rc, enum store_trace_kind kin
 	if (kind == STORE_TRACE_ACCEPTED) /* quarantine_commit writes its own */
 		msgtrace_envelope(s->gw->deps.store, &s->env, kind, NULL, m->verdict.action_why,
 		                  m->received);
+	if (kind == STORE_TRACE_ACCEPTED && s->gw->deps.queued != NULL)
+		s->gw->deps.queued(s->gw->deps.queued_arg, s->qid);
 	if (s->closed)
 		return;
 	snprintf(s->reply, sizeof(s->reply), "Ok: queued as %s", s->qid);

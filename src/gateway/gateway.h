@@ -59,6 +59,10 @@ struct gateway_deps {
 	/* threads for queue commits (their fsyncs), or NULL: committed on the loop */
 	struct workpool *workpool;
 	uint64_t quarantine_retention; /* seconds; 0: the quarantine's default */
+	/* queued - told each spool id committed to queue/ (the queue manager's
+	 * notification); may be NULL */
+	void (*queued)(void *arg, const char *spool_id);
+	void *queued_arg;
 };
 
 struct gateway;

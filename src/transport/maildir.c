@@ -250,6 +250,20 @@ static int maildir_write(const struct maildir_options *o, const char *dir,
 	return 0;
 }
 
+int maildir_deliver_one(const struct maildir_options *o, const struct spool_entry *e,
+                        const char *rcpt, char *where, size_t wheresize, struct sx_err *err)
+{
+	char dir[MAILDIR_PATH_MAX];
+
+	if (maildir_path(o, rcpt, dir, sizeof(dir), err) < 0)
+		return -2;
+	if (maildir_prepare(dir) < 0 || maildir_write(o, dir, e, rcpt, where, wheresize) < 0) {
+		sx_err_set(err, "maildir: %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- entries -------------------------------------------------------- */
 
 int maildir_deliver_entry(struct spool *sp, struct spool_entry *e, const struct maildir_options *o,

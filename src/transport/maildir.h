@@ -6,8 +6,10 @@
  *	maildir_deliver_pending(sp, &o, st, now, &stats, &err);     (from a timer)
  *
  * DESCRIPTION
- *	The embedded default until the queue manager with its SMTP/LMTP
- *	connectors exists.  Per recipient, the message goes into
+ *	The built-in delivery: the queue manager's Maildir connector and its
+ *	default for accepted domains (maildir_deliver_one); the whole-queue
+ *	pass below is the older, simpler delivery without retries or DSNs,
+ *	kept for tests and tools.  Per recipient, the message goes into
  *	ROOT/DOMAIN/LOCALPART/ (per_recipient; names lower-cased) or into
  *	ROOT itself (single: one catch-all Maildir); the tmp/, new/ and cur/
  *	directories are made as needed (0700).
@@ -62,6 +64,11 @@ struct maildir_stats {
  * address cannot name one (a permanent failure) */
 int maildir_path(const struct maildir_options *o, const char *rcpt, char *out, size_t outsize,
                  struct sx_err *err);
+/* maildir_deliver_one - one copy of e for rcpt (the queue manager's
+ * Maildir connector); 0 delivered (the file into where), -1 a temporary
+ * failure, -2 a permanent one (the address names no mailbox); err says why */
+int maildir_deliver_one(const struct maildir_options *o, const struct spool_entry *e,
+                        const char *rcpt, char *where, size_t wheresize, struct sx_err *err);
 /* maildir_deliver_entry - deliver the pending recipients of one locked
  * queue entry and update or remove it; 0 or -1 (stats say how it went) */
 int maildir_deliver_entry(struct spool *sp, struct spool_entry *e, const struct maildir_options *o,

@@ -26,9 +26,17 @@
 #include "core/str.h"
 #include "transport/spool.h"
 
-enum { SPOOL_D_QUEUE, SPOOL_D_QUARANTINE, SPOOL_D_CORRUPT, SPOOL_D_INCOMING, SPOOL_ND };
+enum {
+	SPOOL_D_QUEUE,
+	SPOOL_D_QUARANTINE,
+	SPOOL_D_CORRUPT,
+	SPOOL_D_HOLD,
+	SPOOL_D_INCOMING,
+	SPOOL_ND
+};
 
-static const char *const spool_dirs[SPOOL_ND] = { "queue", "quarantine", "corrupt", "incoming" };
+static const char *const spool_dirs[SPOOL_ND] = { "queue", "quarantine", "corrupt", "hold",
+	                                          "incoming" };
 
 struct spool {
 	char *dir;
@@ -54,7 +62,7 @@ struct spool_tx {
 
 const char *spool_dest_name(enum spool_dest d)
 {
-	return d <= SPOOL_CORRUPT ? spool_dirs[d] : "?";
+	return d <= SPOOL_HOLD ? spool_dirs[d] : "?";
 }
 
 const char *spool_dir(const struct spool *sp)
@@ -496,7 +504,7 @@ struct spool_entry *spool_entry_load(struct spool *sp, enum spool_dest where, co
 	size_t len = 0;
 	void *m;
 
-	if (sp == NULL || where > SPOOL_CORRUPT || !spool_envelope_id_valid(id)) {
+	if (sp == NULL || where > SPOOL_HOLD || !spool_envelope_id_valid(id)) {
 		sx_err_set(err, "spool: '%s' is not a spool id", id ? id : "");
 		return NULL;
 	}
@@ -556,7 +564,7 @@ struct spool_entry *spool_entry_find(struct spool *sp, const char *id, struct sx
 		return NULL;
 	}
 	spool_env_name(name, sizeof(name), id);
-	for (d = SPOOL_D_QUEUE; d <= SPOOL_D_CORRUPT; d++)
+	for (d = SPOOL_D_QUEUE; d <= SPOOL_D_HOLD; d++)
 		if (faccessat(sp->dfd[d], name, F_OK, 0) == 0)
 			return spool_entry_load(sp, (enum spool_dest)d, id, err);
 	sx_err_set(err, "spool: %s: no such entry", id);
@@ -604,7 +612,7 @@ int spool_entry_remove(struct spool *sp, enum spool_dest where, const char *id, 
 {
 	char name[SPOOL_ID_MAX + 8];
 
-	if (sp == NULL || where > SPOOL_CORRUPT || !spool_envelope_id_valid(id)) {
+	if (sp == NULL || where > SPOOL_HOLD || !spool_envelope_id_valid(id)) {
 		sx_err_set(err, "spool: bad remove");
 		return -1;
 	}
@@ -673,6 +681,43 @@ int spool_entry_requeue(struct spool *sp, struct spool_entry *e, const struct sp
 fail:
 	unlinkat(sp->dfd[SPOOL_D_QUEUE], id, 0);
 	return -1;
+}
+
+int spool_entry_move(struct spool *sp, struct spool_entry *e, enum spool_dest dest,
+                     struct sx_err *err)
+{
+	char name[SPOOL_ID_MAX + 8];
+	int from, to;
+
+	if (sp == NULL || e == NULL ||
+	    !((e->where == SPOOL_QUEUE && dest == SPOOL_HOLD) ||
+	      (e->where == SPOOL_HOLD && dest == SPOOL_QUEUE))) {
+		sx_err_set(err, "spool: bad move");
+		return -1;
+	}
+	from = (int)e->where;
+	to = (int)dest;
+	spool_env_name(name, sizeof(name), e->id);
+	/* data first (a second link), then the envelope (the commit point),
+	 * then the old data: recovery removes a data file whose envelope is
+	 * in the other directory, whichever side of the rename a crash hit */
+	if (linkat(sp->dfd[from], e->id, sp->dfd[to], e->id, 0) < 0 && errno != EEXIST)
+		return spool_err(err, to, e->id, "link");
+	if (spool_fsync_dir(sp, to) < 0)
+		return spool_err(err, to, "", "fsync");
+	if (renameat(sp->dfd[from], name, sp->dfd[to], name) < 0) {
+		spool_err(err, to, name, "rename");
+		unlinkat(sp->dfd[to], e->id, 0);
+		return -1;
+	}
+	if (spool_fsync_dir(sp, to) < 0)
+		return spool_err(err, to, "", "fsync");
+	if (unlinkat(sp->dfd[from], e->id, 0) < 0 && errno != ENOENT)
+		log_warn("spool event=move_leftover id=%s dir=%s error=\"%s\"", e->id,
+		         spool_dirs[from], strerror(errno));
+	spool_fsync_dir(sp, from);
+	e->where = dest;
+	return 0;
 }
 
 /* ---- scanning and recovery -------------------------------------------- */
@@ -758,7 +803,7 @@ int spool_scan(struct spool *sp, enum spool_dest where, spool_scan_cb cb, void *
 	size_t i;
 	int rc = 0;
 
-	if (sp == NULL || cb == NULL || where > SPOOL_CORRUPT) {
+	if (sp == NULL || cb == NULL || where > SPOOL_HOLD) {
 		sx_err_set(err, "spool: bad scan");
 		return -1;
 	}
@@ -796,7 +841,7 @@ static bool spool_names_has(const struct spool_names *l, const char *name)
 static int spool_recover_dir(struct spool *sp, int d, const struct spool_names *inc,
                              struct spool_recover_stats *stats, struct sx_err *err)
 {
-	struct spool_names l, q = { 0 };
+	struct spool_names l, q = { 0 }, peer = { 0 };
 	char id[SPOOL_ID_MAX], name[SPOOL_ID_MAX + 8];
 	struct sx_err lerr;
 	size_t i;
@@ -804,6 +849,13 @@ static int spool_recover_dir(struct spool *sp, int d, const struct spool_names *
 	if (spool_names_read(sp, d, &l, err) < 0)
 		return -1;
 	if (d == SPOOL_D_QUARANTINE && spool_names_read(sp, SPOOL_D_QUEUE, &q, err) < 0) {
+		spool_names_free(&l);
+		return -1;
+	}
+	/* queue/ and hold/ trade entries (spool_entry_move) */
+	if ((d == SPOOL_D_QUEUE || d == SPOOL_D_HOLD) &&
+	    spool_names_read(sp, d == SPOOL_D_QUEUE ? SPOOL_D_HOLD : SPOOL_D_QUEUE, &peer, err) <
+	        0) {
 		spool_names_free(&l);
 		return -1;
 	}
@@ -827,6 +879,8 @@ static int spool_recover_dir(struct spool *sp, int d, const struct spool_names *
 			}
 			if (d == SPOOL_D_QUEUE)
 				stats->queue++;
+			else if (d == SPOOL_D_HOLD)
+				stats->hold++;
 			else
 				stats->quarantine++;
 		} else if (spool_envelope_id_valid(n)) {
@@ -839,6 +893,13 @@ static int spool_recover_dir(struct spool *sp, int d, const struct spool_names *
 				log_info("spool event=uncommitted dir=%s id=%s", spool_dirs[d], n);
 				if (unlinkat(sp->dfd[d], n, 0) == 0)
 					stats->incoming_removed++;
+			} else if (spool_names_has(&peer, name)) {
+				/* a hold or release the crash cut: the entry is
+				 * where its envelope is, this is the other link */
+				log_info("spool event=move_leftover dir=%s id=%s", spool_dirs[d],
+				         n);
+				if (unlinkat(sp->dfd[d], n, 0) == 0)
+					stats->duplicates_removed++;
 			} else {
 				spool_to_corrupt(sp, d, n, "data without an envelope", stats);
 			}
@@ -848,6 +909,7 @@ static int spool_recover_dir(struct spool *sp, int d, const struct spool_names *
 	}
 	spool_names_free(&l);
 	spool_names_free(&q);
+	spool_names_free(&peer);
 	return 0;
 }
 
@@ -871,7 +933,8 @@ int spool_recover(struct spool *sp, struct spool_recover_stats *stats, struct sx
 		if (unlinkat(sp->dfd[SPOOL_D_INCOMING], l.v[i], 0) == 0)
 			stats->incoming_removed++;
 	if (spool_recover_dir(sp, SPOOL_D_QUEUE, &l, stats, err) < 0 ||
-	    spool_recover_dir(sp, SPOOL_D_QUARANTINE, &l, stats, err) < 0) {
+	    spool_recover_dir(sp, SPOOL_D_QUARANTINE, &l, stats, err) < 0 ||
+	    spool_recover_dir(sp, SPOOL_D_HOLD, &l, stats, err) < 0) {
 		spool_names_free(&l);
 		return -1;
 	}
@@ -880,6 +943,7 @@ int spool_recover(struct spool *sp, struct spool_recover_stats *stats, struct sx
 	spool_fsync_dir(sp, SPOOL_D_QUEUE);
 	spool_fsync_dir(sp, SPOOL_D_QUARANTINE);
 	spool_fsync_dir(sp, SPOOL_D_CORRUPT);
+	spool_fsync_dir(sp, SPOOL_D_HOLD);
 	if (stats->incoming_removed || stats->corrupt || stats->duplicates_removed)
 		log_info("spool event=recovered incoming_removed=%u corrupt=%u duplicates=%u "
 		         "queue=%u quarantine=%u",

@@ -19,6 +19,7 @@
  *	  queue/       accepted, waiting for delivery
  *	  quarantine/  held by policy
  *	  corrupt/     what recovery could not make sense of
+ *	  hold/        taken out of delivery by an admin (`smexop queue hold`)
  *
  *	An entry is two files: <id> holds the message as received (CRLF,
  *	dot-unstuffed), <id>.env the envelope records (spool_envelope.h).
@@ -41,6 +42,11 @@
  *	missing or of the wrong size, or another data file without envelope
  *	goes to corrupt/ with a log line; a quarantine entry that was already
  *	released into queue/ (crash during release) loses its quarantine copy.
+ *	hold/ is checked like queue/; an entry moves between the two by a
+ *	second link of its data, the rename of its envelope (the commit
+ *	point) and the unlink of the old data, so a data file without
+ *	envelope whose envelope is in the other directory is the leftover
+ *	of a move and is removed.
  *
  *	Entries are changed only by replacing the envelope atomically
  *	(spool_entry_update: delivery progress), moved by hard-linking the
@@ -80,6 +86,7 @@ enum spool_dest {
 	SPOOL_QUEUE,
 	SPOOL_QUARANTINE,
 	SPOOL_CORRUPT,
+	SPOOL_HOLD,
 };
 
 struct spool_options {
@@ -96,7 +103,7 @@ struct spool *spool_open(const struct spool_options *o, struct sx_err *err);
 /* spool_close - returns NULL */
 struct spool *spool_close(struct spool *sp);
 const char *spool_dir(const struct spool *sp);
-/* spool_dest_name - "queue", "quarantine", "corrupt" */
+/* spool_dest_name - "queue", "quarantine", "corrupt", "hold" */
 const char *spool_dest_name(enum spool_dest d);
 /* spool_node_valid - a node id: 1-32 of [A-Za-z0-9_] */
 bool spool_node_valid(const char *node);
@@ -105,7 +112,7 @@ struct spool_recover_stats {
 	unsigned incoming_removed;
 	unsigned corrupt; /* entries or files moved to corrupt/ */
 	unsigned duplicates_removed;
-	unsigned queue, quarantine; /* committed entries found */
+	unsigned queue, quarantine, hold; /* committed entries found */
 };
 
 /* spool_recover - clean up after a crash (see above); 0 or -1 */
@@ -159,7 +166,7 @@ int spool_scan(struct spool *sp, enum spool_dest where, spool_scan_cb cb, void *
  * err says "no such entry") */
 struct spool_entry *spool_entry_load(struct spool *sp, enum spool_dest where, const char *id,
                                      struct sx_err *err);
-/* spool_entry_find - load id from queue/, quarantine/ or corrupt/ */
+/* spool_entry_find - load id from queue/, quarantine/, corrupt/ or hold/ */
 struct spool_entry *spool_entry_find(struct spool *sp, const char *id, struct sx_err *err);
 struct spool_entry *spool_entry_free(struct spool_entry *e);
 /* spool_entry_lock - take the entry's delivery lock without waiting: 1
@@ -176,6 +183,10 @@ int spool_entry_update(struct spool *sp, struct spool_entry *e, const struct spo
  */
 int spool_entry_requeue(struct spool *sp, struct spool_entry *e, const struct spool_envelope *env,
                         char new_id[SPOOL_ID_MAX], struct sx_err *err);
+/* spool_entry_move - move e between queue/ and hold/ under the same id
+ * (hold, release); e->where follows; 0 or -1 */
+int spool_entry_move(struct spool *sp, struct spool_entry *e, enum spool_dest dest,
+                     struct sx_err *err);
 /* spool_entry_remove - remove an entry, envelope first; 0 (also when
  * it is already gone) or -1 */
 int spool_entry_remove(struct spool *sp, enum spool_dest where, const char *id, struct sx_err *err);

@@ -25,8 +25,10 @@ a reputation block list.  Then, with Python's smtplib:
   - a spoofed From (no DMARC record, SPF fail): delivered with
     X-Spam-Flag: YES (the spoof action junk);
   - SIGHUP: a recipient added to the directory file is accepted after it;
-  - durability: with delivery paused, kill -9 right after the 250, restart,
-    and the message reaches the Maildir;
+  - durability: with delivery failing (a connector whose Maildir cannot be
+    made, retried an hour later), kill -9 right after the 250, restart
+    with the normal configuration, `smexop queue retry --all`, and the
+    message reaches the Maildir;
   - SIGTERM: new connections are refused (the listeners are closed), an
     open session still finishes its message, then exit 0.
 
@@ -97,7 +99,7 @@ connection_filter:
   ip_block: ["127.0.0.3"]
 reputation:
   block_file: {tmp}/reputation
-"""
+{extra}"""
 
 
 def message(sender, subject, extra=""):
@@ -108,12 +110,12 @@ def message(sender, subject, extra=""):
 
 
 class Server:
-    def __init__(self, smexop, tmp, interval="200ms"):
+    def __init__(self, smexop, tmp, interval="200ms", extra=""):
         self.smexop, self.tmp = smexop, tmp
         self.port = free_port()
         self.cfg = os.path.join(tmp, "smexop-%d.yaml" % self.port)
         with open(self.cfg, "w") as f:
-            f.write(CONFIG.format(tmp=tmp, port=self.port, interval=interval))
+            f.write(CONFIG.format(tmp=tmp, port=self.port, interval=interval, extra=extra))
         self.log = open(os.path.join(tmp, "serve.log"), "ab")
         self.proc = start_serve(smexop, self.cfg, self.log)
         if not wait_listening(self.proc, self.port):
@@ -355,16 +357,34 @@ def graceful(res, smexop, tmp):
     srv.stop()
 
 
+BLOCKED = """queue:
+  retry_min: 1h
+outbound_connectors:
+  - name: blocked
+    domains: [example.org]
+    type: maildir
+    maildir: {tmp}/blocked/mail
+"""
+
+
 def durability(res, smexop, tmp):
-    # delivery paused (one pass an hour): the message can only be in the queue
-    srv = Server(smexop, tmp, interval="1h")
+    # delivery fails (the connector's Maildir is under a plain file) and is
+    # retried an hour later: the message can only be in the queue
+    with open(os.path.join(tmp, "blocked"), "w") as f:
+        f.write("not a directory\n")
+    srv = Server(smexop, tmp, extra=BLOCKED.format(tmp=tmp))
     code, text = send(srv.port, "alice@good.example", ["bob@example.org"],
                       message("alice@good.example", "durable"))
     srv.stop(signal.SIGKILL)
     res.check("durability: 250 before the kill", code == 250, "%s %s" % (code, text))
     res.check("durability: not delivered before the kill", not find_now(tmp, "durable"))
-    srv = Server(smexop, tmp, interval="1h")
+    srv = Server(smexop, tmp)
     try:
+        # it may have been tried and deferred for an hour: make it due
+        p = subprocess.run([smexop, "queue", "retry", "--all", "-c", srv.cfg],
+                           capture_output=True, timeout=30)
+        res.check("durability: smexop queue retry --all", p.returncode == 0,
+                  p.stdout.decode() + p.stderr.decode())
         got = find(tmp, "durable")
         res.check("durability: delivered after the restart", len(got) == 1)
     finally:
