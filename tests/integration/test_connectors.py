@@ -487,6 +487,8 @@ def main():
             log.close()
             sink.shutdown()
         res.check("SIGTERM: exit 0", rc == 0, "exit %s" % rc)
+        res.check("no sanitizer report in the log (ASan/UBSan builds)",
+                  not re.search(r"runtime error:|AddressSanitizer|LeakSanitizer", log_text(tmp)))
         if res.failed:
             sys.stdout.write(log_text(tmp)[-8000:])
     return res.summary()

@@ -178,8 +178,8 @@ static void test_config_errors(void **state)
 		"inbound_connectors:\n  - name: x\n    sender_ip_ranges: [\"192.0.2\"]\n",
 		"inbound_connectors:\n  - name: x\n    tls_cert_names: [\"a.*.example\"]\n",
 		"inbound_connectors:\n  - name: x\n    tls_cert_names: [\"*\"]\n",
-		"inbound_connectors:\n  - name: x\n    sender_ip_ranges: [\"192.0.2.1\"]\n"
-		"  - name: X\n    sender_ip_ranges: [\"192.0.2.2\"]\n", /* the same name */
+		("inbound_connectors:\n  - name: x\n    sender_ip_ranges: [\"192.0.2.1\"]\n"
+		 "  - name: X\n    sender_ip_ranges: [\"192.0.2.2\"]\n"), /* the same name */
 		"outbound_spam:\n  action: delete\n",
 	};
 	size_t i;
