@@ -224,9 +224,6 @@ const struct store_sqlite_migration store_sqlite_migrations[] = {
 	/* 5: the directory of edge blocking (and its change counter, bumped by
 	 * triggers so a gateway's cache knows when to reload), the outbound
 	 * spam counters per sender and clock hour, and the restricted senders */
-	/* 5: the directory of edge blocking (and its change counter, bumped by
-	 * triggers so a gateway's cache knows when to reload), the outbound
-	 * spam counters per sender and clock hour, and the restricted senders */
 	{ 5, "CREATE TABLE directory_entry ("
 	     " address TEXT PRIMARY KEY COLLATE NOCASE,"
 	     " target TEXT NOT NULL DEFAULT '');"
