@@ -98,11 +98,13 @@ static void cp_reply_set(struct smtp_client_reply *out, unsigned code, const cha
 	out->code = code;
 	snprintf(out->enhanced, sizeof(out->enhanced), "%s", enh ? enh : "");
 	snprintf(out->text, sizeof(out->text), "%s", text ? text : "");
+	out->local = true;
 }
 
 static void cp_reply_from(struct smtp_client_reply *out, const struct smtp_response *r)
 {
 	cp_reply_set(out, r->code, r->enhanced, r->text);
+	out->local = false;
 }
 
 static void cp_trans_free(struct cp_trans *t)

@@ -92,11 +92,13 @@ struct smtp_client_caps {
 	uint64_t size; /* its limit, 0: none announced */
 };
 
-/* a reply, or our own reason with code 0 */
+/* a reply, or our own reason: code 0 (temporary), or a 5xx for what this
+ * server cannot take (8BITMIME, SMTPUTF8, SIZE, a bad address): local */
 struct smtp_client_reply {
 	unsigned code;
 	char enhanced[16];
 	char text[SMTP_CLIENT_TEXT_MAX];
+	bool local; /* our decision, not the server's words */
 };
 
 struct smtp_client_rcpt {

@@ -369,9 +369,11 @@ static void job_set_reply(struct ob_job *j, size_t i, const struct smtp_client_r
 	char text[sizeof(j->res[0].text)];
 	const char *enh = rep->enhanced;
 
-	if (rep->code != 0) {
+	if (rep->code != 0 && !rep->local) {
 		ob_text(text, sizeof(text), "host %s said: %u%s%s %s", j->where, rep->code,
 		        rep->enhanced[0] ? " " : "", rep->enhanced, rep->text);
+	} else if (rep->code != 0) {
+		ob_text(text, sizeof(text), "delivery to %s: %s", j->where, rep->text);
 	} else {
 		ob_text(text, sizeof(text), "%s: %s", j->where, rep->text);
 		if (enh[0] == '\0')
@@ -1253,8 +1255,10 @@ static void job_msg_done(void *arg, struct smtp_client *c, const struct smtp_cli
 		const struct smtp_client_rcpt_result *rr = &r->rcpts[k];
 		size_t i = j->cmap[k];
 		unsigned code = rr->reply.code;
-		bool final = (code >= 200 && code < 300) || code >= 500 || rr->at_rcpt ||
-		             (r->data_sent && code == 0);
+		/* what this server lacks (8BITMIME, SMTPUTF8, SIZE) another MX may have:
+		 * our own 5xx is final only when the route is exhausted */
+		bool final = (code >= 200 && code < 300) || (code >= 500 && !rr->reply.local) ||
+		             rr->at_rcpt || (r->data_sent && code == 0);
 
 		if (code != 0 || r->data_sent)
 			stale = false;

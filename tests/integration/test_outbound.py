@@ -32,6 +32,7 @@ from smexoptest import Results, free_port, stop, wait_for  # noqa: E402
 SMEXOP = sys.argv[1]
 TEST_SERVER = sys.argv[2] if len(sys.argv) > 2 else None
 R = Results()
+SANITIZER = []
 
 MESSAGE = (b"From: a@sender.example\r\n"
            b"To: b@test.example\r\n"
@@ -49,7 +50,12 @@ def send(args, message=MESSAGE, timeout=60):
     """send - run smexop send with args, the message on stdin; (rc, stdout, stderr)."""
     p = subprocess.run([SMEXOP, "send"] + args, input=message, capture_output=True,
                        timeout=timeout)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    # under ASan/UBSan (a sanitized build) a report fails the run, whatever the exit code
+    for mark in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        if mark in err:
+            SANITIZER.append("%s: %s" % (" ".join(args[:6]), err[err.index(mark) - 20:][:2000]))
+    return p.returncode, p.stdout.decode("utf-8", "replace"), err
 
 
 def lines_for(out):
@@ -107,7 +113,55 @@ class Handler:
         })
 
 
-def start_aiosmtpd(port, tls_context=None, lmtp=False):
+class BusyServer:
+    """BusyServer - an SMTP server on ip:port that greets with greeting and
+    answers MAIL with 451 (a thread per client)"""
+
+    def __init__(self, ip, port, greeting):
+        import socket
+        import threading
+        self.greeting = greeting
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((ip, port))
+        self.sock.listen(8)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._client, args=(c,), daemon=True).start()
+
+    def _client(self, c):
+        with c:
+            c.settimeout(10)
+            try:
+                c.sendall(self.greeting)
+                if self.greeting.startswith(b"421"):
+                    return
+                for line in c.makefile("rb"):
+                    verb = line.strip().upper()
+                    if verb.startswith(b"EHLO"):
+                        c.sendall(b"250-busy.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+                    elif verb.startswith(b"MAIL"):
+                        c.sendall(b"451 4.3.0 Try again later\r\n")
+                    elif verb == b"QUIT":
+                        c.sendall(b"221 bye\r\n")
+                        return
+                    else:
+                        c.sendall(b"503 5.5.1 Bad sequence\r\n")
+            except OSError:
+                pass
+
+    def stop(self):
+        self.sock.close()
+
+
+def start_aiosmtpd(port, tls_context=None, lmtp=False, host="127.0.0.1"):
     from aiosmtpd.controller import Controller
     from aiosmtpd.lmtp import LMTP
     from aiosmtpd.smtp import SMTP
@@ -121,7 +175,7 @@ def start_aiosmtpd(port, tls_context=None, lmtp=False):
             return SMTP(self.handler, tls_context=tls_context, enable_SMTPUTF8=True,
                         hostname="aiosmtpd.test")
 
-    ctl = Ctl(handler, hostname="127.0.0.1", port=port)
+    ctl = Ctl(handler, hostname=host, port=port)
     ctl.start()
     return ctl, handler
 
@@ -156,6 +210,7 @@ def main():
         for p in procs:
             stop(p, timeout=5)
         shutil.rmtree(tmp, ignore_errors=True)
+    R.check("no sanitizer reports", not SANITIZER, "\n".join(SANITIZER[:3]))
     return R.summary()
 
 
@@ -179,6 +234,16 @@ $ORIGIN implicit.example.
 @		IN	A	127.0.0.1
 $ORIGIN nohost.example.
 @		IN	MX	10 gone.nohost.example.
+$ORIGIN busy.example.
+@		IN	MX	5 mxg
+@		IN	MX	10 mxa
+@		IN	MX	20 mxb
+mxg		IN	A	127.0.0.6
+mxa		IN	A	127.0.0.5
+mxb		IN	A	127.0.0.1
+$ORIGIN v6.example.
+@		IN	MX	10 mx6
+mx6		IN	AAAA	::1
 """)
 
     # ---- smtp-sink: plain SMTP, LMTP, throughput ----
@@ -316,6 +381,32 @@ $ORIGIN nohost.example.
     R.check("MX: implicit MX, and two domains in one run",
             rc == 0 and res.get("x@implicit.example", ("",))[0] == "delivered" and
             res.get("y@mxroute.example", ("",))[0] == "delivered", out + err)
+
+    # a 421 greeting, then a 451 to MAIL: each moves on to the next MX
+    busy = [BusyServer("127.0.0.6", tls_port, greeting=b"421 4.3.2 Too busy\r\n"),
+            BusyServer("127.0.0.5", tls_port, greeting=b"220 busy.test ESMTP\r\n")]
+    n_before = len(handler.messages)
+    rc, out, err = send(["--dns-zone", zone, "--port", str(tls_port), "--mail-from",
+                         "a@sender.example", "--rcpt", "x@busy.example", "-v"])
+    for b in busy:
+        b.stop()
+    R.check("MX: a 421 greeting and a 451 to MAIL move on; the third MX delivers",
+            rc == 0 and "host=mxb.busy.example" in session_line(out) and
+            "<- 421 4.3.2 Too busy" in err and "<- 451 4.3.0" in err and
+            len(handler.messages) == n_before + 1, out + err)
+
+    # IPv6: an MX host with only an AAAA record
+    v6_port = free_port()
+    try:
+        ctl6, handler6 = start_aiosmtpd(v6_port, host="::1")
+        ctls.append(ctl6)
+        rc, out, err = send(["--dns-zone", zone, "--port", str(v6_port), "--mail-from",
+                             "a@sender.example", "--rcpt", "x@v6.example"])
+        R.check("IPv6: an AAAA-only MX over ::1",
+                rc == 0 and "ip=::1" in session_line(out) and len(handler6.messages) == 1,
+                out + err)
+    except OSError as e:
+        print("skip IPv6: %s" % e)
 
     # ---- DANE (RFC 7672) through DNSSEC-signed zones served by NSD ----
     run_dane(tmp, crt, tls_port, sink_port)
