@@ -194,7 +194,9 @@ static enum stage_result stage_outbound_limit(struct stage *st, struct msg *m)
 		        (unsigned long long)c.hour_external, (unsigned long long)c.hour_internal,
 		        (unsigned long long)c.day, (unsigned long long)n);
 		msg_reason_add(m, "OUTBOUND_LIMIT", 0);
-		if (s->limits.action != STAGE_OUTBOUND_ALERT) {
+		if (s->limits.action == STAGE_OUTBOUND_ALERT) {
+			m->verdict.action_why = "outbound_spam_alert"; /* what the trace shows */
+		} else {
 			memset(&r, 0, sizeof(r));
 			r.sender = m->sender;
 			r.since = now;
@@ -316,7 +318,8 @@ static enum stage_result stage_outbound_eom(struct stage *st, struct msg *m)
 	}
 	stage_outbound_sign(st, m);
 	m->verdict.action = MSG_ACTION_DELIVER;
-	m->verdict.action_why = "outbound";
+	if (m->verdict.action_why == NULL)
+		m->verdict.action_why = "outbound";
 	return STAGE_DONE;
 }
 

@@ -30,7 +30,9 @@ when the queue manager delivers it.  With smtplib (source addresses
     lets it send again;
   - the directory table: carol@example.org refused (550 5.4.1), `smexop
     directory add` admits her (and carol+tag@) in the running gateway,
-    `remove` refuses her again; `import` of a file admits dave@.
+    `remove` refuses her again; `import` of a file admits dave@;
+  - with action alert instead: over the limit the message goes on, with
+    the alert line and outbound_spam_alert in the trace.
 
 Usage: test_connectors.py SMEXOP       prints `N passed, N failed`
 """
@@ -450,6 +452,40 @@ def run_cases(res, smexop, cfg, port, tmp, sink, txt):
     res.check("directory: the file's entries still count", r[0] == 250, r)
 
 
+def alert_phase(res, smexop, tmp, text):
+    """alert_phase - the same gateway with action alert: over the limit the
+    message goes on, with an alert line and the reason in the trace."""
+    port = free_port()
+    text = re.sub(r"port: \d+", "port: %d" % port, text)
+    text = text.replace("  external_per_hour: 3\n  action: restrict\n",
+                        "  external_per_hour: 1\n  action: alert\n")
+    cfg = os.path.join(tmp, "alert.yaml")
+    with open(cfg, "w") as f:
+        f.write(text)
+    log = open(os.path.join(tmp, "serve.log"), "ab")
+    proc = start_serve(smexop, cfg, log)
+    try:
+        if not wait_listening(proc, port):
+            res.check("alert: smexop serve listens", False, "exit %s" % proc.poll())
+            return
+        r = send(port, "alerty@example.org", ["e1@example.net", "e2@example.net"],
+                 message("alerty@example.org", "e1@example.net", "alert one"), "127.0.0.6")
+        res.check("alert: over the limit, the message still goes: 250", r[0] == 250, r)
+        res.check("alert: the alert line",
+                  wait_for(lambda: "kind=outbound-limit sender=alerty@example.org limit="
+                           "external_per_hour action=alert" in log_text(tmp), 5))
+        code, out = cli(smexop, cfg, "trace", "--sender", "alerty@example.org", "--json")
+        key = re.search(r'"id":\s*"([^"]+)"', out)
+        code, out = cli(smexop, cfg, "trace", "--detail", key.group(1) if key else "-")
+        res.check("alert: the trace says outbound_spam_alert",
+                  code == 0 and "outbound_spam_alert" in out, out)
+        code, out = cli(smexop, cfg, "restricted", "list")
+        res.check("alert: nobody restricted", code == 0 and "alerty" not in out, out)
+    finally:
+        stop(proc)
+        log.close()
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -487,6 +523,7 @@ def main():
             log.close()
             sink.shutdown()
         res.check("SIGTERM: exit 0", rc == 0, "exit %s" % rc)
+        alert_phase(res, smexop, tmp, open(cfg).read())
         res.check("no sanitizer report in the log (ASan/UBSan builds)",
                   not re.search(r"runtime error:|AddressSanitizer|LeakSanitizer", log_text(tmp)))
         if res.failed:
