@@ -178,6 +178,9 @@ struct dc_finding *dc_add(struct dc_ctx *c, enum dc_area area, enum dc_level lev
 	va_list ap;
 	char buf[2048];
 
+	/* past the cap a finding is dropped, but still counts for the verdict */
+	if (level > r->worst)
+		r->worst = level;
 	if (r->n >= DOMAINCHECK_MAX_FINDINGS)
 		return NULL;
 	f = &r->findings[r->n];
@@ -195,8 +198,6 @@ struct dc_finding *dc_add(struct dc_ctx *c, enum dc_area area, enum dc_level lev
 		return NULL;
 	}
 	r->n++;
-	if (level > r->worst)
-		r->worst = level;
 	return f;
 }
 

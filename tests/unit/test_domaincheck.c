@@ -1,7 +1,8 @@
 /* test_domaincheck - the SPF lookup-count tree of check-domain (spftree_*)
  * from canned DNS answers: counts per record and per subtree, void
  * lookups, include errors, loops, redirect, macros, depth and size caps;
- * and docs/check-domain.md against domaincheck_codes[] (both ways). */
+ * and docs/check-domain.md against domaincheck_codes[] (both ways), and
+ * the "area.code" literals of src/report/domaincheck*.c against it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -463,12 +464,74 @@ static void test_docs(void **state)
 	assert_true(i < sizeof(seen));
 }
 
+/* test_sources - every "area.code" literal in src/report/domaincheck*.c is
+ * in domaincheck_codes[], so no finding escapes the doc */
+static void test_sources(void **state)
+{
+	static const char *const files[] = { "domaincheck.c",        "domaincheck_spf.c",
+		                             "domaincheck_dkim.c",   "domaincheck_dmarc.c",
+		                             "domaincheck_mtasts.c", "domaincheck_tlsrpt.c",
+		                             "domaincheck_dane.c",   NULL };
+	static const char *const areas[] = { "mx.",      "ptr.",     "spf.",  "dkim.", "dmarc.",
+		                             "mta-sts.", "tls-rpt.", "dane.", NULL };
+	char path[512], *text;
+	size_t i, k, found = 0;
+	long len;
+	FILE *f;
+
+	(void)state;
+	for (i = 0; files[i] != NULL; i++) {
+		snprintf(path, sizeof(path), "%s/src/report/%s", source_root, files[i]);
+		f = fopen(path, "rb");
+		assert_non_null(f);
+		assert_int_equal(fseek(f, 0, SEEK_END), 0);
+		len = ftell(f);
+		assert_true(len > 0);
+		rewind(f);
+		text = malloc((size_t)len + 1);
+		assert_non_null(text);
+		assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+		text[len] = '\0';
+		fclose(f);
+		for (char *p = strchr(text, '"'); p != NULL; p = strchr(p + 1, '"')) {
+			const char *q = p + 1, *e;
+			char code[64];
+			bool area = false, known = false;
+			for (k = 0; areas[k] != NULL; k++)
+				if (strncmp(q, areas[k], strlen(areas[k])) == 0)
+					area = true;
+			if (!area)
+				continue;
+			e = q + strcspn(q, "\"");
+			if (*e != '"' || (size_t)(e - q) >= sizeof(code) ||
+			    strspn(q, "abcdefghijklmnopqrstuvwxyz.-") != (size_t)(e - q))
+				continue;
+			memcpy(code, q, (size_t)(e - q));
+			code[e - q] = '\0';
+			for (k = 0; domaincheck_codes[k] != NULL; k++)
+				if (strcmp(domaincheck_codes[k], code) == 0)
+					known = true;
+			if (!known)
+				fail_msg("%s: \"%s\" is not in domaincheck_codes[]", files[i],
+				         code);
+			found++;
+			p = (char *)e;
+		}
+		free(text);
+	}
+	/* the literal list itself holds every code: at least that many */
+	for (k = 0; domaincheck_codes[k] != NULL; k++)
+		;
+	assert_true(found >= k);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tree_cases), cmocka_unit_test(test_tree_depth),
 		cmocka_unit_test(test_tree_width), cmocka_unit_test(test_tree_unasked),
 		cmocka_unit_test(test_names),      cmocka_unit_test(test_docs),
+		cmocka_unit_test(test_sources),
 	};
 
 	if (argc > 1)
