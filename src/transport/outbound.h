@@ -34,7 +34,21 @@
  *	Results: 2xx per recipient = delivered; 5xx = failed permanently; all
  *	else (4xx, timeouts, connection and TLS failures, DNS temporary
  *	failures) = deferred.  A failure before RCPT applies to every
- *	recipient of the request.
+ *	recipient of the request.  What one server lacks (8BITMIME for 8-bit
+ *	data: 554 5.6.3, SMTPUTF8 for a UTF-8 address: 553 5.6.7, a SIZE
+ *	smaller than the message: 552 5.3.4; see smtp/smtp_client_proto.h)
+ *	moves on to the next host first and fails only when no host is left.
+ *	A lost reply after the data was sent defers without another host (a
+ *	second copy could be made).  The text says "host H[IP]:PORT said: ..."
+ *	for a server's reply, and our reason otherwise.
+ *
+ *	Sessions: opportunistic TLS whose handshake fails retries the same
+ *	address in plain text (required, verify, DANE and MTA-STS never do).
+ *	After a delivery the session stays open and idle for the next
+ *	outbound_start to the same destination (the options' conn_cache_*);
+ *	RSET is sent only after a transaction that did not end.  TLS-RPT: one
+ *	outcome per TLS session of a direct delivery (policy sts, tlsa or
+ *	no-policy-found) into opts.store.
  *
  * THREADS
  *	One struct outbound per event loop.

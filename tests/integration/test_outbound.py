@@ -117,10 +117,12 @@ class BusyServer:
     """BusyServer - an SMTP server on ip:port that greets with greeting and
     answers MAIL with 451 (a thread per client)"""
 
-    def __init__(self, ip, port, greeting):
+    def __init__(self, ip, port, greeting, broken_tls=False):
         import socket
         import threading
         self.greeting = greeting
+        self.broken_tls = broken_tls
+        self.delivered = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((ip, port))
@@ -146,7 +148,24 @@ class BusyServer:
                 for line in c.makefile("rb"):
                     verb = line.strip().upper()
                     if verb.startswith(b"EHLO"):
-                        c.sendall(b"250-busy.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+                        c.sendall(b"250-busy.test\r\n250-8BITMIME\r\n" +
+                                  (b"250-STARTTLS\r\n" if self.broken_tls else b"") +
+                                  b"250 PIPELINING\r\n")
+                    elif verb == b"STARTTLS" and self.broken_tls:
+                        # a handshake that cannot succeed: plain text where TLS should be
+                        c.sendall(b"220 go ahead\r\nthis is not TLS\r\n" * 8)
+                        return
+                    elif verb.startswith(b"MAIL") and self.broken_tls:
+                        c.sendall(b"250 ok\r\n")
+                    elif verb.startswith(b"RCPT") and self.broken_tls:
+                        c.sendall(b"250 ok\r\n")
+                    elif verb == b"DATA" and self.broken_tls:
+                        c.sendall(b"354 go\r\n")
+                        for dl in c.makefile("rb"):
+                            if dl == b".\r\n":
+                                break
+                        self.delivered += 1
+                        c.sendall(b"250 2.0.0 taken in plain text\r\n")
                     elif verb.startswith(b"MAIL"):
                         c.sendall(b"451 4.3.0 Try again later\r\n")
                     elif verb == b"QUIT":
@@ -394,6 +413,20 @@ mx6		IN	AAAA	::1
             rc == 0 and "host=mxb.busy.example" in session_line(out) and
             "<- 421 4.3.2 Too busy" in err and "<- 451 4.3.0" in err and
             len(handler.messages) == n_before + 1, out + err)
+
+    # opportunistic TLS whose handshake fails: the same address again in plain text
+    bport = free_port()
+    broken = BusyServer("127.0.0.1", bport, b"220 broken.test ESMTP\r\n", broken_tls=True)
+    rc, out, err = send(["--server", "127.0.0.1:%d" % bport, "--mail-from", "a@sender.example",
+                         "--rcpt", "x@test.example", "-v"])
+    R.check("opportunistic TLS: a failed handshake retries the address in plain text",
+            rc == 0 and err.count("-> STARTTLS") == 1 and broken.delivered == 1 and
+            "tls=none" in session_line(out), out + err)
+    rc, out, err = send(["--server", "127.0.0.1:%d" % bport, "--mail-from", "a@sender.example",
+                         "--rcpt", "x@test.example", "--tls", "required"])
+    broken.stop()
+    R.check("required TLS: a failed handshake defers, never plain text",
+            rc == 1 and "TLS handshake failed" in out and broken.delivered == 1, out + err)
 
     # IPv6: an MX host with only an AAAA record
     v6_port = free_port()
