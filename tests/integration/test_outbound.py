@@ -493,6 +493,20 @@ mx6		IN	AAAA	::1
             data = open(os.path.join(sdir, got[0]), "rb").read() if got else b""
             R.check("own server %s: the bytes received equal the message" % name,
                     data == MESSAGE, repr(data[:200]))
+        # 3 MB with dot lines: the data pump, the write watermarks, TLS underneath
+        big = b"Subject: big\r\n\r\n" + b"".join(
+            (b".dot line %d\r\n" % i) if i % 50 == 0 else (b"%076d\r\n" % i)
+            for i in range(40000))
+        for name, extra in (("BDAT", []), ("DATA", ["--no-chunking"])):
+            before = set(os.listdir(sdir))
+            rc, out, err = send(["--server", "127.0.0.1:%d" % port, "--tls", "required",
+                                 "--mail-from", "a@sender.example", "--rcpt", "b@test.example"]
+                                + extra, message=big)
+            got = wait_for(lambda: [f for f in set(os.listdir(sdir)) - before
+                                    if f.endswith(".eml")])
+            data = open(os.path.join(sdir, got[0]), "rb").read() if got else b""
+            R.check("own server %s: a %d-byte message arrives intact" % (name, len(big)),
+                    rc == 0 and data == big, out + err[-500:])
 
 
 def spki_sha256(pem):
