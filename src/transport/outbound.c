@@ -71,6 +71,7 @@ struct ob_host {
 	bool via_mx;
 	/* DANE (RFC 7672) for this host, decided before its first address */
 	bool policy_done;
+	bool sts_unlisted; /* MTA-STS testing: not in the policy (reported already) */
 	struct dane_lookup *dl;
 	const struct dane_policy *dane; /* NULL: DANE was not looked at */
 };
@@ -609,6 +610,13 @@ static void job_tlsrpt(struct ob_job *j, const struct ob_host *h, bool dane_appl
 
 /* ---- TLS ---- */
 
+/* job_sts_testing - an MTA-STS policy in testing mode applies: check as
+ * enforce would, report to TLS-RPT, deliver all the same (RFC 8461 5) */
+static bool job_sts_testing(const struct ob_job *j)
+{
+	return j->direct && j->sts_mode == MTASTS_MODE_TESTING && j->cur_pol == POL_CONNECTOR;
+}
+
 static int job_tls_prepare(SSL *ssl, void *arg)
 {
 	struct ob_job *j = arg;
@@ -622,7 +630,8 @@ static int job_tls_prepare(SSL *ssl, void *arg)
 		}
 		return 0;
 	}
-	if ((j->cur_verify || j->cur_pol == POL_STS) && j->cur != NULL && !j->cur->literal) {
+	if ((j->cur_verify || j->cur_pol == POL_STS || job_sts_testing(j)) && j->cur != NULL &&
+	    !j->cur->literal) {
 		/* the name we looked up: the MX host or the smart host */
 		if (SSL_set1_host(ssl, j->cur->name) != 1)
 			return -1;
@@ -659,6 +668,22 @@ static int job_tls_check(SSL *ssl, void *arg, char *why, size_t whysize)
 		return 0;
 	}
 	if (!j->cur_verify && j->cur_pol != POL_STS) {
+		if (job_sts_testing(j) && j->cur != NULL && !j->cur->literal) {
+			if (j->cur->sts_unlisted)
+				return 0; /* its failure is counted already */
+			v = SSL_get_verify_result(ssl);
+			if (SSL_get0_peer_certificate(ssl) == NULL)
+				v = X509_V_ERR_UNSPECIFIED;
+			if (v != X509_V_OK)
+				log_info("outbound event=mta-sts-testing domain=%s host=%s "
+				         "would-fail=\"%s\"",
+				         j->req.domain, j->cur->name,
+				         X509_verify_cert_error_string(v));
+			job_tlsrpt(j, j->cur, false,
+			           v == X509_V_OK ? TLSRPT_SUCCESS : ob_x509_result(v),
+			           v == X509_V_OK ? NULL : X509_verify_cert_error_string(v));
+			return 0;
+		}
 		job_tlsrpt(j, j->cur, false, TLSRPT_SUCCESS, NULL);
 		return 0;
 	}
@@ -908,12 +933,21 @@ static bool host_skip(struct ob_job *j, struct ob_host *h)
 		return true;
 	}
 	if ((h->dane == NULL || h->dane->status == DANE_NONE) && j->direct &&
-	    j->sts_mode == MTASTS_MODE_ENFORCE) {
+	    j->sts_mode != MTASTS_MODE_NONE) {
 		bool match = false;
 
 		for (i = 0; i < j->sts_nmx && !match; i++)
 			match = mtasts_pattern_match(j->sts_mx[i], h->name);
-		if (!match) {
+		if (!match && j->sts_mode == MTASTS_MODE_TESTING && !h->sts_unlisted) {
+			/* testing: what enforce would refuse is reported, not enforced */
+			h->sts_unlisted = true;
+			log_info("outbound event=mta-sts-testing domain=%s host=%s "
+			         "would-fail=mx-mismatch",
+			         j->req.domain, h->name);
+			job_tlsrpt(j, h, false, TLSRPT_VALIDATION_FAILURE,
+			           "MX host not listed in the MTA-STS policy");
+		}
+		if (!match && j->sts_mode == MTASTS_MODE_ENFORCE) {
 			mtasts_defer_text(j->req.domain, text, sizeof(text));
 			for (i = 0; i < j->req.nrcpts; i++)
 				if (!j->final[i])

@@ -679,6 +679,9 @@ def run_mtasts(tmp):
                     "mode: enforce" in r[4] for r in rows) and
                 any(r[0] == "mxbad.test" and r[1] == "sts" and r[3] >= 1 and
                     "certificate-not-trusted" in r[5] for r in rows), str(rows))
+        R.check("TLS-RPT: testing mode reports what enforce would refuse, once",
+                [(r[1], r[2], r[3], r[5]) for r in rows if r[0] == "testing.test"] ==
+                [("sts", 0, 1, "validation-failure")], str(rows))
     finally:
         ctl.stop()
         web.stop()
