@@ -183,6 +183,7 @@ struct queue {
 	unsigned nactive, running;
 	unsigned scan_gen;
 	bool scan_wanted;
+	bool scan_more; /* the last scan stopped at QUEUE_MAX_ACTIVE: go on soon */
 	char **pending; /* ids to load at the next pump (notify, DSNs) */
 	size_t npending, szpending;
 	struct queue_stats stats;
@@ -608,13 +609,20 @@ static void queue_apply(struct queue *q, struct qjob *j, size_t idx, const struc
 	int64_t expires = e->env.received + (int64_t)(cfg->queue.lifetime_ms / 1000);
 	char status[16], diag[DSN_MAX_DIAG + 32], detail[1200], qa[600], qd[1300];
 	enum store_trace_kind kind;
-	const char *what;
+	const char *what, *said;
 	uint32_t rnd = 0;
+	uint64_t wait;
 
 	j->qe->dirty = true;
 	queue_status_of(r, status, sizeof(status));
-	if (r->code > 0 && r->text != NULL && strncmp(r->text, "", 1) != 0 &&
-	    !(str_is_digit((unsigned char)r->text[0]) && str_is_digit((unsigned char)r->text[1])))
+	/* the Diagnostic-Code is the server's own reply: outbound's text says
+	 * "host H[IP]:PORT said: 451 4.2.0 ..." (the host is Remote-MTA) */
+	said = r->text != NULL ? strstr(r->text, " said: ") : NULL;
+	if (said != NULL)
+		snprintf(diag, sizeof(diag), "%.*s", DSN_MAX_DIAG, said + 7);
+	else if (r->code > 0 && r->text != NULL && r->text[0] != '\0' &&
+	         !(str_is_digit((unsigned char)r->text[0]) &&
+	           str_is_digit((unsigned char)r->text[1])))
 		snprintf(diag, sizeof(diag), "%u %s%s%.*s", r->code,
 		         r->enhanced != NULL ? r->enhanced : "",
 		         r->enhanced != NULL && r->enhanced[0] ? " " : "", DSN_MAX_DIAG, r->text);
@@ -661,11 +669,12 @@ static void queue_apply(struct queue *q, struct qjob *j, size_t idx, const struc
 		}
 		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 			rnd = (uint32_t)now;
-		x->next_attempt =
-		    now + (int64_t)((queue_backoff_ms(x->attempts, cfg->queue.retry_min_ms,
-		                                      cfg->queue.retry_max_ms, rnd) +
-		                     999) /
-		                    1000);
+		/* the envelope keeps seconds: the nearest one, at least one */
+		wait = (queue_backoff_ms(x->attempts, cfg->queue.retry_min_ms,
+		                         cfg->queue.retry_max_ms, rnd) +
+		        500) /
+		       1000;
+		x->next_attempt = now + (int64_t)(wait > 0 ? wait : 1);
 		if (x->next_attempt > expires)
 			x->next_attempt = expires;
 		kind = STORE_TRACE_DEFERRED;
@@ -1031,6 +1040,11 @@ static void queue_pump_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	queue_dest_gc(q);
+	/* a scan cut short by the memory cap goes on once half is free */
+	if (q->scan_more && !q->scan_wanted && q->nactive < QUEUE_MAX_ACTIVE / 2) {
+		q->scan_wanted = true;
+		event_active(q->scan_ev, 0, 0);
+	}
 }
 
 /* ---- scanning ---------------------------------------------------------------------- */
@@ -1070,7 +1084,10 @@ static void queue_scan_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	q->scan_wanted = false;
 	q->scan_gen++;
+	q->scan_more = false;
 	rc = spool_scan(q->deps.spool, SPOOL_QUEUE, queue_scan_one, &c, &err);
+	if (rc == 1)
+		q->scan_more = true; /* memory was full: the rest once it drains */
 	if (rc < 0)
 		log_error("queue event=scan-failed error=\"%s\"", err.msg);
 	else if (rc == 0)
@@ -1182,7 +1199,8 @@ void queue_reload(struct queue *q, struct smexop_config *cfg)
 
 bool queue_idle(const struct queue *q)
 {
-	return q == NULL || (q->nactive == 0 && q->npending == 0 && !q->scan_wanted);
+	return q == NULL ||
+	       (q->nactive == 0 && q->npending == 0 && !q->scan_wanted && !q->scan_more);
 }
 
 void queue_stats_get(const struct queue *q, struct queue_stats *st)
