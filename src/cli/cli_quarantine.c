@@ -27,6 +27,7 @@
 #include "core/str.h"
 #include "store/store.h"
 #include "transport/quarantine.h"
+#include "transport/queue.h"
 #include "transport/spool.h"
 
 #define CLI_Q_BODY_LINES 20
@@ -265,9 +266,14 @@ int cli_quarantine(int argc, char **argv)
 		                       a.by ? a.by : cli_q_who(who, sizeof(who)), c.now, new_id,
 		                       &err) < 0)
 			rc = CLI_EXIT_USAGE;
-		else
+		else {
+			char path[600];
 			printf("released %s to %s as %s\n", a.id, a.to ? a.to : "all recipients",
 			       new_id);
+			/* a running queue manager takes it now, not at its next scan */
+			queue_control_send(queue_control_path(spool_dir(c.sp), path, sizeof(path)),
+			                   new_id);
+		}
 	} else if (strcmp(sub, "delete") == 0) {
 		if (quarantine_delete(c.sp, c.st, a.id, c.now, &err) < 0)
 			rc = CLI_EXIT_USAGE;
