@@ -24,6 +24,10 @@ Lifetimes shortened through the configuration (lifetime 8s, retries from
   - a second server (lifetime 1h, retry 1h): `smexop queue list --json`,
     hold (no attempts while held), release (tried again), retry, delete
     (gone, traced as deleted), show;
+  - a DSN to an outside sender delivered directly to its MX (zone file,
+    queue.direct_port), from the null sender;
+  - SIGHUP reaches the queue manager: a connector added to the file
+    routes the next message;
   - SIGKILL of the queue manager: `smexop serve` starts it again and mail
     still flows.
 
@@ -49,6 +53,10 @@ ZONE = """$TTL 300
 $ORIGIN good.example.
 @       IN TXT "v=spf1 ip4:127.0.0.0/8 -all"
 _dmarc  IN TXT "v=DMARC1; p=none"
+$ORIGIN far.example.
+@       IN TXT "v=spf1 ip4:127.0.0.0/8 -all"
+@       IN MX 10 mx.far.example.
+mx      IN A 127.0.0.1
 $ORIGIN example.org.
 @       IN MX 10 mx
 mx      IN A 127.0.0.1
@@ -81,6 +89,7 @@ queue:
   retry_max: {retry_max}
   delay_warning: {delay}
   scan_interval: 300ms
+  direct_port: {aio}
 outbound_connectors:
   - name: bounces
     domains: [good.example]
@@ -100,7 +109,7 @@ outbound_connectors:
     type: lmtp
     smart_hosts: ["127.0.0.1:{lmtp}"]
     tls: none
-"""
+{extra}"""
 
 
 class Handler:
@@ -149,24 +158,24 @@ def start_aiosmtpd(port, lmtp=False):
     return ctl, handler
 
 
-def message(subject, extra=""):
-    return ("From: <alice@good.example>\r\nTo: <someone@example.org>\r\nSubject: %s\r\n"
+def message(subject, extra="", sender="alice@good.example"):
+    return ("From: <%s>\r\nTo: <someone@example.org>\r\nSubject: %s\r\n"
             "Date: Sun, 29 Nov 2026 01:00:00 +0000\r\n"
             "Message-ID: <%s.%d@good.example>\r\n%s\r\nHello, %s.\r\n"
-            % (subject, subject.replace(" ", "-"), os.getpid(), extra, subject))
+            % (sender, subject, subject.replace(" ", "-"), os.getpid(), extra, subject))
 
 
-def send(port, rcpts, subject, rcpt_options=None, mail_options=()):
+def send(port, rcpts, subject, rcpt_options=None, mail_options=(), sender="alice@good.example"):
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
         s.ehlo("client.good.example")
-        code, text = s.mail("alice@good.example", mail_options)
+        code, text = s.mail(sender, mail_options)
         if code != 250:
             return code, text.decode()
         for r in rcpts:
             code, text = s.rcpt(r, (rcpt_options or {}).get(r, ()))
             if code != 250:
                 return code, text.decode()
-        code, text = s.data(message(subject).encode())
+        code, text = s.data(message(subject, sender=sender).encode())
         return code, text.decode()
 
 
@@ -230,14 +239,20 @@ class Server:
         self.smexop, self.tmp = smexop, tmp
         self.port = free_port()
         self.cfg = os.path.join(tmp, "smexop-%d.yaml" % self.port)
-        values = dict(lifetime="8s", retry_min="1s", retry_max="2s", delay="3s")
-        values.update(kw)
-        with open(self.cfg, "w") as f:
-            f.write(CONFIG.format(tmp=tmp, port=self.port, **ports, **values))
+        self.ports = ports
+        self.values = dict(lifetime="8s", retry_min="1s", retry_max="2s", delay="3s",
+                           extra="")
+        self.values.update(kw)
+        self.write()
         self.log = open(os.path.join(tmp, "serve.log"), "ab")
         self.proc = start_serve(smexop, self.cfg, self.log)
         if not wait_listening(self.proc, self.port):
             raise RuntimeError("smexop serve did not start (see serve.log)")
+
+    def write(self, **kw):
+        self.values.update(kw)
+        with open(self.cfg, "w") as f:
+            f.write(CONFIG.format(tmp=self.tmp, port=self.port, **self.ports, **self.values))
 
     def stop(self):
         rc = stop(self.proc)
@@ -269,6 +284,8 @@ def main():
             srv = Server(smexop, tmp, ports)
             try:
                 delivery_cases(res, smexop, srv, tmp, aio, lmtp)
+                direct_case(res, smexop, srv, tmp, aio)
+                hup_case(res, smexop, srv, tmp, aio)
                 restart_case(res, smexop, srv, tmp)
             finally:
                 rc = srv.stop()
@@ -404,6 +421,43 @@ def delivery_cases(res, smexop, srv, tmp, aio, lmtp):
     res.check("the queue is empty at the end", out.strip() == "the queue is empty", out + err)
     res.check("no DSN ever went to the null sender (no DSN about a DSN)",
               not any("Undelivered Mail" in r for _, _, r in dsns(tmp)))
+
+
+def direct_case(res, smexop, srv, tmp, aio):
+    """a DSN to an outside sender goes directly to its MX (far.example MX ->
+    127.0.0.1, queue.direct_port: the aiosmtpd server), from <>"""
+    code, text = send(srv.port, ["perm-far@aio.example.org"], "far bounce",
+                      sender="carla@far.example")
+    got = wait_for(lambda: [m for m in aio.messages if "carla@far.example" in m["rcpts"]], 15)
+    res.check("MX delivery: the DSN to an outside sender reached its MX, from <>",
+              code == 250 and len(got) == 1 and got[0]["from"] in ("", "<>")
+              and b"Subject: Undelivered Mail Returned to Sender" in got[0]["content"]
+              and b"Final-Recipient: rfc822; perm-far@aio.example.org" in got[0]["content"],
+              "%s %s %r" % (code, text, [(m["from"], m["content"][:300]) for m in got]))
+    rc, out, err = run(smexop, "trace", "-c", srv.cfg, "--recipient", "carla@far.example",
+                       "--json")
+    ids = [json.loads(line)["id"] for line in out.splitlines() if line.strip()]
+    rc, out, err = run(smexop, "trace", "-c", srv.cfg, "--detail", ids[0] if ids else "-")
+    res.check("MX delivery: traced as delivered via mx:far.example, host mx.far.example",
+              "via=mx:far.example" in out and "delivered" in out and "host=mx.far.example" in out,
+              out + err)
+
+
+def hup_case(res, smexop, srv, tmp, aio):
+    """SIGHUP reaches the queue manager: a connector added to the file routes
+    the next message"""
+    code, text = send(srv.port, ["h@hup.example.org"], "before hup")
+    got = wait_for(lambda: maildir(os.path.join(tmp, "mail"), "hup.example.org", "h"))
+    res.check("before SIGHUP: hup.example.org to the built-in Maildir", len(got) == 1)
+    srv.write(extra="  - name: hup\n    domains: [hup.example.org]\n"
+                    "    smart_hosts: [\"127.0.0.1:%d\"]\n    tls: none\n" % srv.ports["aio"])
+    srv.proc.send_signal(signal.SIGHUP)
+    ok = wait_for(lambda: b"queue event=reloaded" in
+                  open(os.path.join(tmp, "serve.log"), "rb").read())
+    code, text = send(srv.port, ["h@hup.example.org"], "after hup")
+    got = wait_for(lambda: [m for m in aio.messages if b"Subject: after hup" in m["content"]])
+    res.check("SIGHUP: the queue manager reloaded, the new connector is used",
+              ok and len(got) == 1, "%s %r" % (ok, got))
 
 
 def restart_case(res, smexop, srv, tmp):
