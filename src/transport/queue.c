@@ -262,6 +262,14 @@ static int64_t queue_now(void)
 	return (int64_t)time(NULL);
 }
 
+static uint64_t queue_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void queue_gen_unref(struct queue *q, struct qgen *g)
 {
 	struct qgen **p;
@@ -669,12 +677,11 @@ static void queue_apply(struct queue *q, struct qjob *j, size_t idx, const struc
 		}
 		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 			rnd = (uint32_t)now;
-		/* the envelope keeps seconds: the nearest one, at least one */
-		wait = (queue_backoff_ms(x->attempts, cfg->queue.retry_min_ms,
-		                         cfg->queue.retry_max_ms, rnd) +
-		        500) /
-		       1000;
-		x->next_attempt = now + (int64_t)(wait > 0 ? wait : 1);
+		/* the envelope keeps seconds: round up from the real time, so no
+		 * retry comes before its back-off is over */
+		wait = queue_backoff_ms(x->attempts, cfg->queue.retry_min_ms,
+		                        cfg->queue.retry_max_ms, rnd);
+		x->next_attempt = (int64_t)((queue_now_ms() + wait + 999) / 1000);
 		if (x->next_attempt > expires)
 			x->next_attempt = expires;
 		kind = STORE_TRACE_DEFERRED;

@@ -333,7 +333,7 @@ static void test_engine(void **state)
 	assert_int_equal(e->env.rcpts[2].attempts, 1);
 	assert_true(e->env.rcpts[2].first_deferral >= now);
 	assert_true(e->env.rcpts[2].next_attempt >= now + 600 &&
-	            e->env.rcpts[2].next_attempt <= now + 661);
+	            e->env.rcpts[2].next_attempt <= now + 662);
 	assert_non_null(strstr(e->env.rcpts[2].diag, "not"));
 	assert_string_equal(e->env.rcpts[2].status, "4.3.0");
 
