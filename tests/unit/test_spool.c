@@ -1,8 +1,8 @@
 /* Unit tests for transport/spool: a transaction written in pieces and
  * committed into queue/ or quarantine/ (file modes, what is visible when),
  * abort, the size limit, scanning, loading with its checks, envelope
- * updates, requeue (move and copy), removal, and recovery of every kind of
- * leftover a crash can leave. */
+ * updates, requeue (move and copy), hold and release (queue/ <-> hold/),
+ * removal, and recovery of every kind of leftover a crash can leave. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -277,6 +277,71 @@ static void test_requeue(void **state)
 	spool_entry_remove(sp, SPOOL_QUEUE, q, &err);
 }
 
+/* hold and release: spool_entry_move between queue/ and hold/, and the
+ * two states a crash can leave in the middle of a move */
+static void test_hold(void **state)
+{
+	char id[SPOOL_ID_MAX], cut1[SPOOL_ID_MAX], cut2[SPOOL_ID_MAX], n[SPOOL_ID_MAX + 8];
+	char p1[256], p2[256];
+	struct spool_recover_stats s;
+	struct sx_err err = { 0 };
+	struct spool_entry *e;
+
+	(void)state;
+	commit_one("hold me\r\n", SPOOL_QUEUE, id);
+	e = spool_entry_load(sp, SPOOL_QUEUE, id, &err);
+	assert_non_null(e);
+	assert_int_equal(spool_entry_lock(e), 1);
+	assert_int_equal(spool_entry_move(sp, e, SPOOL_HOLD, &err), 0);
+	assert_int_equal(e->where, SPOOL_HOLD);
+	assert_false(exists("queue", id));
+	assert_true(exists("hold", id));
+	/* only queue/ <-> hold/: not to where it is, not to quarantine/ */
+	assert_int_equal(spool_entry_move(sp, e, SPOOL_HOLD, &err), -1);
+	assert_int_equal(spool_entry_move(sp, e, SPOOL_QUARANTINE, &err), -1);
+	spool_entry_free(e);
+	e = spool_entry_find(sp, id, &err);
+	assert_non_null(e);
+	assert_int_equal(e->where, SPOOL_HOLD);
+	assert_string_equal(spool_dest_name(e->where), "hold");
+	assert_int_equal(spool_entry_move(sp, e, SPOOL_QUEUE, &err), 0);
+	spool_entry_free(e);
+	assert_true(exists("queue", id));
+	assert_false(exists("hold", id));
+
+	/* crash after the second link: data in both, envelope in queue/ */
+	commit_one("cut one\r\n", SPOOL_QUEUE, cut1);
+	snprintf(p1, sizeof(p1), "%s/queue/%s", dir, cut1);
+	snprintf(p2, sizeof(p2), "%s/hold/%s", dir, cut1);
+	assert_int_equal(link(p1, p2), 0);
+	/* crash after the envelope's rename: envelope in hold/, data in both */
+	commit_one("cut two\r\n", SPOOL_QUEUE, cut2);
+	snprintf(p1, sizeof(p1), "%s/queue/%s", dir, cut2);
+	snprintf(p2, sizeof(p2), "%s/hold/%s", dir, cut2);
+	assert_int_equal(link(p1, p2), 0);
+	snprintf(n, sizeof(n), "%s.env", cut2);
+	snprintf(p1, sizeof(p1), "%s/queue/%s", dir, n);
+	snprintf(p2, sizeof(p2), "%s/hold/%s", dir, n);
+	assert_int_equal(rename(p1, p2), 0);
+	assert_int_equal(spool_recover(sp, &s, &err), 0);
+	assert_int_equal(s.corrupt, 0);
+	assert_int_equal(s.duplicates_removed, 2);
+	assert_int_equal(s.queue, 2); /* id, cut1 */
+	assert_int_equal(s.hold, 1);  /* cut2 */
+	assert_true(exists("queue", cut1));
+	assert_false(exists("hold", cut1));
+	assert_true(exists("hold", cut2));
+	assert_false(exists("queue", cut2));
+	e = spool_entry_load(sp, SPOOL_HOLD, cut2, &err);
+	assert_non_null(e);
+	assert_memory_equal(e->data, "cut two\r\n", 9);
+	spool_entry_free(e);
+	spool_entry_remove(sp, SPOOL_QUEUE, id, &err);
+	spool_entry_remove(sp, SPOOL_QUEUE, cut1, &err);
+	spool_entry_remove(sp, SPOOL_HOLD, cut2, &err);
+	assert_false(exists("hold", cut2));
+}
+
 static void put_file(const char *sub, const char *name, const char *text)
 {
 	char p[256];
@@ -374,6 +439,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_update_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_requeue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	};
