@@ -38,7 +38,8 @@ static const struct command commands[] = {
 	{ "serve", cli_serve, "run the gateway: SMTP, protection pipeline, spool, delivery" },
 	{ "send", cli_send, "deliver a message over SMTP or LMTP (MX, DANE, MTA-STS), like swaks" },
 	{ "tlsa", cli_tlsa, "print the DANE TLSA record (3 1 1) of a certificate" },
-	{ "tlsrpt", cli_tlsrpt, "TLS-RPT (RFC 8460): send daily reports, import and summarise received ones" },
+	{ "tlsrpt", cli_tlsrpt,
+	  "TLS-RPT (RFC 8460): send daily reports, import and summarise received ones" },
 	{ "mta-sts", cli_mtasts, "check a domain's MTA-STS policy, MX hosts and certificates" },
 };
 

@@ -127,8 +127,8 @@ struct config_listener {
 
 /* the certificate of the SMTP listeners (STARTTLS and implicit TLS) */
 struct config_tls_cert {
-	const char *cert_file; /* PEM chain; NULL: no TLS */
-	const char *key_file;  /* PEM private key; NULL: in cert_file */
+	const char *cert_file;      /* PEM chain; NULL: no TLS */
+	const char *key_file;       /* PEM private key; NULL: in cert_file */
 	const char *client_ca_file; /* CAs for client certificates; NULL: none asked */
 };
 

@@ -98,7 +98,8 @@ static int maildir_list_sub(const char *dir, const char *sub, struct maildir_lis
 		}
 	}
 	closedir(d);
-	qsort(l->paths + first, l->n - first, sizeof(*l->paths), maildir_list_cmp);
+	if (l->n > first) /* qsort of an empty list: paths may be NULL */
+		qsort(l->paths + first, l->n - first, sizeof(*l->paths), maildir_list_cmp);
 	return 0;
 }
 

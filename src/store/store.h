@@ -469,8 +469,8 @@ struct store_tlsrpt_report {
 	const char *org_name;
 	const char *contact_info;
 	const char *report_id;
-	int64_t begin, end;  /* start-datetime, end-datetime */
-	const char *source;  /* received: the file it came from; may be NULL */
+	int64_t begin, end; /* start-datetime, end-datetime */
+	const char *source; /* received: the file it came from; may be NULL */
 	const struct store_tlsrpt_policy *policies;
 	size_t npolicies;
 };
@@ -519,12 +519,11 @@ struct store_tlsrpt_dest {
 typedef int (*store_tlsrpt_dest_cb)(const struct store_tlsrpt_dest *d, void *arg);
 
 /* store_tlsrpt_dest_set - record an attempt (tries goes up by one) */
-int store_tlsrpt_dest_set(struct store *st, const struct store_tlsrpt_dest *d,
-                          struct sx_err *err);
+int store_tlsrpt_dest_set(struct store *st, const struct store_tlsrpt_dest *d, struct sx_err *err);
 /* store_tlsrpt_dests - the destinations recorded for domain's report
  * beginning at begin, by uri */
-int store_tlsrpt_dests(struct store *st, const char *domain, int64_t begin,
-                       store_tlsrpt_dest_cb cb, void *arg, struct sx_err *err);
+int store_tlsrpt_dests(struct store *st, const char *domain, int64_t begin, store_tlsrpt_dest_cb cb,
+                       void *arg, struct sx_err *err);
 /* store_tlsrpt_mark_reported - domain's unreported counters of the days
  * in [begin, end) are reported by report_id */
 int store_tlsrpt_mark_reported(struct store *st, const char *domain, int64_t begin, int64_t end,
@@ -542,12 +541,12 @@ enum store_tlsrpt_group {
 
 struct store_tlsrpt_summary {
 	const char *policy_domain;
-	const char *org_name;    /* BY_ORG, else NULL */
-	const char *policy_type; /* BY_ORG, else NULL */
-	const char *result_type; /* BY_FAILURE, else NULL */
+	const char *org_name;              /* BY_ORG, else NULL */
+	const char *policy_type;           /* BY_ORG, else NULL */
+	const char *result_type;           /* BY_FAILURE, else NULL */
 	const char *receiving_mx_hostname; /* BY_FAILURE, else NULL; may be "" */
-	uint64_t reports;    /* distinct reports the line comes from */
-	uint64_t successful; /* BY_ORG */
+	uint64_t reports;                  /* distinct reports the line comes from */
+	uint64_t successful;               /* BY_ORG */
 	uint64_t failed;
 };
 typedef int (*store_tlsrpt_summary_cb)(const struct store_tlsrpt_summary *s, void *arg);

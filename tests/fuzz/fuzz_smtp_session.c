@@ -174,7 +174,9 @@ static void fz_answer(struct fz *f, uint8_t pick)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct smtp_session_ops ops = { fz_write_out, fz_wakeup };
-	static const struct smtp_tls_info tls = { true, "TLSv1.3", "x", NULL, false };
+	static const struct smtp_tls_info tls = { .active = true,
+		                                  .version = "TLSv1.3",
+		                                  .cipher = "x" };
 	struct smtp_session_config cfg;
 	struct smtp_conn_info ci;
 	struct smtp_hooks hooks;
