@@ -173,6 +173,8 @@ struct queue {
 	struct qgen *retired; /* older, still used by jobs */
 	struct outbound *ob;
 	struct event *scan_ev, *pump_ev;
+	struct event *due_ev; /* the earliest remembered due time: a scan then */
+	int64_t due_at;       /* 0: not armed */
 	struct event *ctrl_ev[2];
 	int ctrl_fd[2];
 	bool ctrl_exit_on_eof[2]; /* a stream: end of file means the parent is gone */
@@ -224,6 +226,8 @@ static void queue_known_forget(struct queue *q, const char *id)
 	}
 }
 
+static void queue_due_arm(struct queue *q, int64_t due);
+
 static void queue_known_set(struct queue *q, const char *id, int64_t due)
 {
 	struct qknown **p = queue_known_slot(q, id), *k = *p;
@@ -237,6 +241,7 @@ static void queue_known_set(struct queue *q, const char *id, int64_t due)
 	}
 	k->due = due;
 	k->seen = q->scan_gen;
+	queue_due_arm(q, due);
 }
 
 static void queue_known_clear(struct queue *q, bool only_unseen)
@@ -1059,6 +1064,7 @@ static void queue_pump_cb(evutil_socket_t fd, short what, void *arg)
 struct queue_scan_ctx {
 	struct queue *q;
 	int64_t now;
+	int64_t next_due; /* the earliest due time the scan skipped */
 };
 
 static int queue_scan_one(const char *id, void *arg)
@@ -1069,8 +1075,11 @@ static int queue_scan_one(const char *id, void *arg)
 
 	if (k != NULL) {
 		k->seen = q->scan_gen;
-		if (k->due > c->now)
+		if (k->due > c->now) {
+			if (c->next_due == 0 || k->due < c->next_due)
+				c->next_due = k->due;
 			return 0;
+		}
 	}
 	if (queue_active_find(q, id) != NULL)
 		return 0;
@@ -1083,7 +1092,7 @@ static int queue_scan_one(const char *id, void *arg)
 static void queue_scan_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct queue *q = arg;
-	struct queue_scan_ctx c = { q, queue_now() };
+	struct queue_scan_ctx c = { q, queue_now(), 0 };
 	struct sx_err err = { 0 };
 	int rc;
 
@@ -1091,6 +1100,9 @@ static void queue_scan_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	q->scan_wanted = false;
 	q->scan_gen++;
+	/* due times are collected again by this scan (and what it loads) */
+	q->due_at = 0;
+	event_del(q->due_ev);
 	q->scan_more = false;
 	rc = spool_scan(q->deps.spool, SPOOL_QUEUE, queue_scan_one, &c, &err);
 	if (rc == 1)
@@ -1099,7 +1111,36 @@ static void queue_scan_cb(evutil_socket_t fd, short what, void *arg)
 		log_error("queue event=scan-failed error=\"%s\"", err.msg);
 	else if (rc == 0)
 		queue_known_clear(q, true); /* what the scan did not see is gone */
+	queue_due_arm(q, c.next_due);       /* what is still waiting */
 	queue_pump_soon(q);
+}
+
+static void queue_due_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue *q = arg;
+
+	(void)fd;
+	(void)what;
+	q->due_at = 0;
+	if (!q->scan_wanted) {
+		q->scan_wanted = true;
+		event_active(q->scan_ev, 0, 0);
+	}
+}
+
+/* queue_due_arm - a scan at due (seconds) unless one is armed earlier:
+ * retries come when they are due, not at the next periodic scan */
+static void queue_due_arm(struct queue *q, int64_t due)
+{
+	struct timeval tv = { 0, 0 };
+	int64_t now = queue_now();
+
+	if (due <= 0 || q->due_ev == NULL || (q->due_at != 0 && q->due_at <= due))
+		return;
+	q->due_at = due;
+	if (due > now)
+		tv.tv_sec = (time_t)(due - now);
+	evtimer_add(q->due_ev, &tv);
 }
 
 static void queue_scan_soon(struct queue *q)
@@ -1153,7 +1194,8 @@ struct queue *queue_new(const struct queue_deps *deps, struct smexop_config *cfg
 	}
 	q->scan_ev = event_new(deps->base, -1, EV_PERSIST, queue_scan_cb, q);
 	q->pump_ev = event_new(deps->base, -1, 0, queue_pump_cb, q);
-	if (q->scan_ev == NULL || q->pump_ev == NULL) {
+	q->due_ev = evtimer_new(deps->base, queue_due_cb, q);
+	if (q->scan_ev == NULL || q->pump_ev == NULL || q->due_ev == NULL) {
 		sx_err_set(err, "queue: cannot create events");
 		return queue_free(q);
 	}
@@ -1248,6 +1290,8 @@ struct queue *queue_free(struct queue *q)
 		event_free(q->scan_ev);
 	if (q->pump_ev != NULL)
 		event_free(q->pump_ev);
+	if (q->due_ev != NULL)
+		event_free(q->due_ev);
 	while (q->retired != NULL) {
 		struct qgen *g = q->retired;
 		q->retired = g->next;

@@ -43,7 +43,9 @@
  *	fails (Action: failed, with the last status and reply).  Delay
  *	notices go once per recipient, queue.delay_warning after arrival.
  *	An entry whose recipients are all waiting is remembered with its due
- *	time and not read again before then (queue_notify forgets it).
+ *	time and not read again before then (queue_notify forgets it); a
+ *	timer set to the earliest due time starts a scan then, so retries
+ *	do not wait for the periodic one.
  *
  *	Locking: an entry being delivered is locked (spool_entry_lock);
  *	entries another process has locked are skipped until the next scan.

@@ -9,7 +9,8 @@ always, perm*: 550, flaky*: 451 twice then 250), lmtp.example.org to an
 aiosmtpd LMTP server, good.example (the sender's domain: where DSNs go)
 to a Maildir connector, and example.org itself to the built-in Maildir.
 Lifetimes shortened through the configuration (lifetime 8s, retries from
-1s to 2s, delay notices after 3s).  Checks:
+1s to 2s, delay notices after 3s; the periodic scan only every 30s, so
+retries come from the due-time timer and new mail from the announcements).  Checks:
 
   - built-in Maildir delivery (the embedded default route);
   - smtp-sink: delivered, traced with the remote host;
@@ -88,7 +89,7 @@ queue:
   retry_min: {retry_min}
   retry_max: {retry_max}
   delay_warning: {delay}
-  scan_interval: 300ms
+  scan_interval: 30s
   direct_port: {aio}
 outbound_connectors:
   - name: bounces
@@ -351,7 +352,8 @@ def delivery_cases(res, smexop, srv, tmp, aio, lmtp):
     gaps = [b - a for a, b in zip(times, times[1:])]
     res.check("4xx then 250: delivered on the third attempt",
               len(got) == 1 and len(times) == 3, "%r %r" % (times, got))
-    # retry times are kept in whole seconds (rounded up), scanned every 300ms
+    # retry times are kept in whole seconds (rounded up); a timer for the
+    # earliest due time (the periodic scan is 30s away)
     res.check("4xx then 250: waits of retry_min (1s) then twice that, up to retry_max (2s)",
               len(gaps) == 2 and 0.95 <= gaps[0] <= 2.5 and 1.95 <= gaps[1] <= 3.5,
               repr(gaps))
