@@ -357,9 +357,9 @@ int cli_spool(int argc, char **argv)
 			rc = 1;
 		} else {
 			printf("incoming_removed=%u corrupt=%u duplicates_removed=%u queue=%u "
-			       "quarantine=%u\n",
+			       "quarantine=%u hold=%u\n",
 			       s.incoming_removed, s.corrupt, s.duplicates_removed, s.queue,
-			       s.quarantine);
+			       s.quarantine, s.hold);
 		}
 	}
 	cli_spool_close(&c);
