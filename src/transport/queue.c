@@ -148,6 +148,10 @@ struct qdest {
 	unsigned limit;
 	struct qjob *whead, *wtail;
 	struct qdest *next;
+	/* no host of it answered at all: what waits for it is deferred without
+	 * a connection until then (Postfix: "delivery temporarily suspended") */
+	int64_t dead_until;
+	char dead_reason[300];
 };
 
 struct qentry {
@@ -303,6 +307,16 @@ static void queue_pump_soon(struct queue *q)
 
 /* ---- destinations ------------------------------------------------------------ */
 
+/* queue_dest_single - the destination is one remote: a connector's smart
+ * hosts, or the MX hosts of one domain */
+static bool queue_dest_single(const struct queue_route *r)
+{
+	if (r->kind == QUEUE_ROUTE_DIRECT)
+		return true;
+	return r->kind == QUEUE_ROUTE_CONNECTOR && r->conn->type != CONFIG_OUTBOUND_MAILDIR &&
+	       r->conn->smart_hosts.n > 0;
+}
+
 static struct qdest *queue_dest(struct queue *q, const struct queue_route *r)
 {
 	const struct smexop_config *cfg = queue_cfg(q);
@@ -332,7 +346,7 @@ static void queue_dest_gc(struct queue *q)
 
 	while (*p != NULL) {
 		struct qdest *d = *p;
-		if (d->running == 0 && d->whead == NULL) {
+		if (d->running == 0 && d->whead == NULL && d->dead_until <= queue_now()) {
 			*p = d->next;
 			free(d);
 		} else {
@@ -777,10 +791,25 @@ static void queue_outbound_done(const struct outbound_result *res, void *arg)
 	int64_t now = queue_now();
 	size_t i;
 
+	bool unreachable = j->n > 0;
+
 	for (i = 0; i < j->n; i++) {
 		const struct outbound_rcpt_result *o = &res->rcpts[i];
 		struct queue_result r = { o->status, o->code, o->enhanced, o->text };
 		queue_apply(q, j, j->idx[i], &r, res->remote_host, now);
+		if (o->status != OUTBOUND_DEFERRED || o->code != 0)
+			unreachable = false;
+	}
+	/* nobody answered (connections, TLS, DNS): the destination rests for
+	 * retry_min, when it is one remote (smart hosts, or one MX domain) */
+	if (unreachable && queue_dest_single(&j->route)) {
+		const struct smexop_config *cfg = j->gen->cfg;
+		uint64_t rest = cfg->queue.retry_min_ms / 1000;
+		j->dest->dead_until = now + (int64_t)(rest > 0 ? rest : 1);
+		snprintf(j->dest->dead_reason, sizeof(j->dest->dead_reason), "%.*s",
+		         (int)sizeof(j->dest->dead_reason) - 1, res->rcpts[0].text);
+		log_info("queue event=destination-suspended via=%s until=%lld", j->dest->key,
+		         (long long)j->dest->dead_until);
 	}
 	queue_job_done(q, j);
 }
@@ -882,14 +911,32 @@ static void queue_job_outbound(struct queue *q, struct qjob *j)
 	queue_job_done(q, j);
 }
 
+/* queue_job_suspended - defer a job at once: its destination rests */
+static void queue_job_suspended(struct queue *q, struct qjob *j)
+{
+	char text[400];
+	int64_t now = queue_now();
+	size_t i;
+
+	snprintf(text, sizeof(text), "delivery temporarily suspended: %.300s",
+	         j->dest->dead_reason);
+	for (i = 0; i < j->n; i++) {
+		struct queue_result r = { OUTBOUND_DEFERRED, 0, "4.4.1", text };
+		queue_apply(q, j, j->idx[i], &r, "", now);
+	}
+	queue_job_done(q, j);
+}
+
 static void queue_job_start(struct queue *q, struct qjob *j)
 {
 	j->running = true;
 	j->dest->running++;
 	q->running++;
-	if (j->route.kind == QUEUE_ROUTE_MAILDIR ||
-	    (j->route.kind == QUEUE_ROUTE_CONNECTOR &&
-	     j->route.conn->type == CONFIG_OUTBOUND_MAILDIR))
+	if (j->dest->dead_until > queue_now())
+		queue_job_suspended(q, j);
+	else if (j->route.kind == QUEUE_ROUTE_MAILDIR ||
+	         (j->route.kind == QUEUE_ROUTE_CONNECTOR &&
+	          j->route.conn->type == CONFIG_OUTBOUND_MAILDIR))
 		queue_job_maildir(q, j);
 	else
 		queue_job_outbound(q, j);

@@ -27,7 +27,10 @@
  *	wait list and concurrency limit (connector max_concurrency, else
  *	queue.destination_concurrency), under queue.max_concurrency in all.
  *	The due recipients of one entry that share a destination travel in
- *	one transaction (at most QUEUE_MAX_RCPTS_PER_JOB).
+ *	one transaction (at most QUEUE_MAX_RCPTS_PER_JOB).  A destination
+ *	that is one remote (smart hosts, or one domain's MX hosts) where no
+ *	host answered at all rests for queue.retry_min: what waits for it
+ *	is deferred at once ("delivery temporarily suspended: ...").
  *
  *	State lives in the entry (spool_envelope.h A and B records): per
  *	recipient the attempts, the last attempt, the first deferral, the

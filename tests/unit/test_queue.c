@@ -6,7 +6,9 @@
  * DSN to the sender, delivered to the sender's Maildir) and one through
  * an SMTP connector (deferred: no SMTP here; attempts, next attempt and
  * reply kept in the envelope); then the lifetime runs out and the entry
- * ends with a second DSN and is removed. */
+ * ends with a second DSN and is removed; a destination where nobody
+ * answers rests (what waits behind the failed connection is deferred
+ * without one). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,8 @@
 #include <event2/event.h>
 
 #include "core/buf.h"
+#include "core/dns.h"
+#include "core/dns_zone.h"
 #include "transport/queue.h"
 #include "transport/spool.h"
 
@@ -365,12 +369,99 @@ static void test_engine(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* a destination where nobody answers rests: the first transaction gets
+ * "connection refused", what waits behind it is deferred without trying */
+static void test_suspended(void **state)
+{
+	static const char msg[] = "Subject: s\r\n\r\nbody\r\n";
+	struct spool_options so = { .node_id = "t" };
+	struct spool_rcpt r;
+	struct spool_envelope env;
+	struct sx_err err = { 0 };
+	struct config_diag diag;
+	struct spool *sp;
+	char spooldir[128], ids[3][SPOOL_ID_MAX], cmd[160], text[1024];
+	unsigned i, refused = 0, suspended = 0;
+	struct event_base *base = event_base_new();
+	struct dns_zone *zone = dns_zone_new();
+	struct dns *dns = dns_new_zone(base, zone);
+	struct queue_deps deps = { .base = base, .dns = dns };
+	struct timeval tick = { 0, 5000 };
+	struct smexop_config *cfg;
+	struct queue *q;
+	void *a[2];
+	struct event *idle;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_queue.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(spooldir, sizeof(spooldir), "%s/spool", dir);
+	so.dir = spooldir;
+	sp = spool_open(&so, &err);
+	assert_non_null(sp);
+	for (i = 0; i < 3; i++) {
+		struct spool_tx *tx = spool_tx_begin(sp, &err);
+		memset(&env, 0, sizeof(env));
+		r = (struct spool_rcpt){ .addr = "x@dead.example", .notify = "NEVER", .orcpt = "" };
+		env.received = (int64_t)time(NULL);
+		env.sender = "a@example.org";
+		env.rcpts = &r;
+		env.nrcpts = 1;
+		env.client_ip = env.helo = env.ptr = "";
+		assert_non_null(tx);
+		assert_int_equal(spool_tx_write(tx, msg, strlen(msg)), 0);
+		assert_int_equal(spool_tx_finish(tx, &err), 0);
+		assert_int_equal(spool_tx_commit(tx, &env, SPOOL_QUEUE, &err), 0);
+		snprintf(ids[i], sizeof(ids[i]), "%s", spool_tx_id(tx));
+		spool_tx_free(tx);
+	}
+	snprintf(text, sizeof(text),
+	         "server:\n  hostname: mx.test.example\n"
+	         "accepted_domains:\n  - domain: dead.example\n"
+	         "queue:\n  retry_min: 10m\n  destination_concurrency: 1\n"
+	         "outbound_connectors:\n"
+	         "  - name: dead\n    domains: [dead.example]\n"
+	         "    smart_hosts: [\"127.0.0.1:1\"]\n    tls: none\n");
+	cfg = config_load_mem("suspended", text, strlen(text), &diag);
+	assert_non_null(cfg);
+	deps.spool = sp;
+	q = queue_new(&deps, cfg, &err);
+	assert_non_null(q);
+	a[0] = q;
+	a[1] = base;
+	idle = event_new(base, -1, EV_PERSIST, engine_idle, a);
+	event_add(idle, &tick);
+	assert_int_equal(queue_start(q), 0);
+	event_base_dispatch(base);
+	for (i = 0; i < 3; i++) {
+		struct spool_entry *e = spool_entry_load(sp, SPOOL_QUEUE, ids[i], &err);
+		assert_non_null(e);
+		assert_int_equal(e->env.rcpts[0].state, SPOOL_RCPT_PENDING);
+		assert_int_equal(e->env.rcpts[0].attempts, 1);
+		if (strstr(e->env.rcpts[0].diag, "delivery temporarily suspended") != NULL)
+			suspended++;
+		else if (strstr(e->env.rcpts[0].diag, "refused") != NULL)
+			refused++;
+		spool_entry_free(e);
+	}
+	assert_int_equal(refused, 1);
+	assert_int_equal(suspended, 2);
+	event_free(idle);
+	queue_free(q);
+	dns_free(dns);
+	dns_zone_free(zone);
+	event_base_free(base);
+	spool_close(sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff), cmocka_unit_test(test_domain_match),
 		cmocka_unit_test(test_route),   cmocka_unit_test(test_config_errors),
-		cmocka_unit_test(test_engine),
+		cmocka_unit_test(test_engine),  cmocka_unit_test(test_suspended),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
