@@ -1262,6 +1262,12 @@ void queue_notify(struct queue *q, const char *id)
 	if (q == NULL || id == NULL)
 		return;
 	if (strcmp(id, "*") == 0) {
+		struct qdest *d;
+
+		/* an admin's "retry everything" also wakes resting
+		 * destinations, as Postfix's `postqueue -f` does */
+		for (d = q->dests; d != NULL; d = d->next)
+			d->dead_until = 0;
 		queue_known_clear(q, false);
 		queue_scan_soon(q);
 		return;

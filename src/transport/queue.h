@@ -100,7 +100,8 @@ struct queue *queue_new(const struct queue_deps *deps, struct smexop_config *cfg
 /* queue_start - scan queue/ now and every queue.scan_interval; 0 or -1 */
 int queue_start(struct queue *q);
 /* queue_notify - id was committed or made due (retry, release): deliver it
- * now; "*": forget every remembered due time and rescan */
+ * now; "*": forget every remembered due time and every resting destination,
+ * and rescan */
 void queue_notify(struct queue *q, const char *id);
 /* queue_reload - new configuration (taken over); the old one is freed once
  * nothing in flight uses it */

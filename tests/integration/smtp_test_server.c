@@ -2,7 +2,7 @@
  * smtp_test_server - the SMTP server with hooks that accept everything,
  * for tests/integration/test_smtp_server.py
  *
- *   smtp_test_server --dir DIR --ports FILE [--cert PEM --key PEM]
+ *   smtp_test_server --dir DIR --ports FILE [--cert PEM --key PEM] [--port N]
  *                    [--max-size N] [--per-ip N] [--timeout-ms N]
  *
  * Three listeners on free loopback ports: plain with STARTTLS, implicit
@@ -220,7 +220,7 @@ int main(int argc, char **argv)
 	struct sx_err err = { 0 };
 	const char *ports = NULL;
 	struct event *sig;
-	uint64_t v;
+	uint64_t v, starttls_port = 0;
 	FILE *f;
 	int i;
 
@@ -243,6 +243,9 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--timeout-ms") == 0 &&
 		         str_to_u64(argv[i + 1], strlen(argv[i + 1]), 1, 3600000, &v) == 0)
 			sc.session.limits.cmd_timeout_ms = (unsigned)v;
+		else if (strcmp(argv[i], "--port") == 0 &&
+		         str_to_u64(argv[i + 1], strlen(argv[i + 1]), 1, 65535, &v) == 0)
+			starttls_port = v; /* the STARTTLS listener's, instead of a free one */
 		else if (strcmp(argv[i], "--per-ip") == 0 &&
 		         str_to_u64(argv[i + 1], strlen(argv[i + 1]), 1, 100000, &v) == 0)
 			sc.max_connections_per_ip = (unsigned)v;
@@ -257,7 +260,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sc.listeners[0] =
-	    (struct smtp_listener_config){ "starttls", "127.0.0.1", 0, SMTP_TLS_STARTTLS, false };
+	    (struct smtp_listener_config){ "starttls", "127.0.0.1", (unsigned)starttls_port,
+		                           SMTP_TLS_STARTTLS, false };
 	sc.listeners[1] =
 	    (struct smtp_listener_config){ "implicit", "127.0.0.1", 0, SMTP_TLS_IMPLICIT, false };
 	sc.listeners[2] =
