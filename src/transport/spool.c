@@ -624,8 +624,13 @@ int spool_entry_remove(struct spool *sp, enum spool_dest where, const char *id, 
 		return spool_err(err, (int)where, name, "rename");
 	if (unlinkat(sp->dfd[where], id, 0) < 0 && errno != ENOENT)
 		return spool_err(err, (int)where, id, "unlink");
-	if (spool_fsync_dir(sp, (int)where) < 0)
-		return spool_err(err, (int)where, "", "fsync");
+	/*
+	 * No fsync of the directory: a removal that a power failure undoes
+	 * brings the entry back (delivered twice: at-least-once), it never
+	 * loses one, and the queue manager removes an entry after every
+	 * delivery, where a flush each time would cap delivery at the disk's
+	 * flush rate (Postfix does not flush its removals either).
+	 */
 	unlinkat(sp->dfd[SPOOL_D_INCOMING], name, 0);
 	return 0;
 }

@@ -188,7 +188,8 @@ int spool_entry_requeue(struct spool *sp, struct spool_entry *e, const struct sp
 int spool_entry_move(struct spool *sp, struct spool_entry *e, enum spool_dest dest,
                      struct sx_err *err);
 /* spool_entry_remove - remove an entry, envelope first; 0 (also when
- * it is already gone) or -1 */
+ * it is already gone) or -1.  Not flushed: after a power failure a removed
+ * entry may come back (delivered twice), never the other way round */
 int spool_entry_remove(struct spool *sp, enum spool_dest where, const char *id, struct sx_err *err);
 
 #endif
