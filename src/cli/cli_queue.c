@@ -272,6 +272,8 @@ static void cli_queue_json(FILE *out, const struct spool_entry *e)
 	cli_json_field(out, "sender", v->sender, true);
 	cli_json_field(out, "message_id", v->message_id, true);
 	cli_json_field(out, "direction", spool_envelope_direction_name(v->direction), true);
+	if (v->report != SPOOL_REPORT_NONE)
+		cli_json_field(out, "report", spool_envelope_report_name(v->report), true);
 	fputs(",\"recipients\":[", out);
 	for (i = 0; i < v->nrcpts; i++) {
 		const struct spool_rcpt *r = &v->rcpts[i];
@@ -305,6 +307,8 @@ static void cli_queue_text(FILE *out, const struct spool_entry *e, bool full)
 		if (v->message_id[0])
 			fprintf(out, "    message-id: %s\n", v->message_id);
 		fprintf(out, "    direction: %s\n", spool_envelope_direction_name(v->direction));
+		if (v->report != SPOOL_REPORT_NONE)
+			fprintf(out, "    report: %s\n", spool_envelope_report_name(v->report));
 		if (v->dsn_ret[0] || v->dsn_envid[0])
 			fprintf(out, "    dsn: ret=%s envid=%s\n", v->dsn_ret[0] ? v->dsn_ret : "-",
 			        v->dsn_envid[0] ? v->dsn_envid : "-");
@@ -420,6 +424,7 @@ static int cli_queue_change(struct cli_spool_ctx *c, const char *sub, const char
 {
 	struct sx_err err = { 0 };
 	struct spool_entry *e;
+	bool kick = false;
 	int rc = CLI_EXIT_OK;
 
 	if (strcmp(sub, "retry") == 0 && all) {
@@ -444,7 +449,7 @@ static int cli_queue_change(struct cli_spool_ctx *c, const char *sub, const char
 			rc = 1;
 		} else {
 			printf("%s: due now\n", id);
-			cli_queue_kick(c, id);
+			kick = true;
 		}
 	} else if (strcmp(sub, "delete") == 0) {
 		if (spool_entry_remove(c->sp, e->where, id, &err) < 0) {
@@ -468,11 +473,14 @@ static int cli_queue_change(struct cli_spool_ctx *c, const char *sub, const char
 			rc = 1;
 		} else {
 			printf("%s: %s\n", id, hold ? "held" : "released");
-			if (!hold)
-				cli_queue_kick(c, id);
+			kick = !hold;
 		}
 	}
+	/* the manager is told only once the entry's lock is ours no more:
+	 * told earlier, it would find the entry busy and leave it */
 	spool_entry_free(e);
+	if (kick)
+		cli_queue_kick(c, id);
 	return rc;
 }
 

@@ -353,9 +353,11 @@ def delivery_cases(res, smexop, srv, tmp, aio, lmtp):
     res.check("4xx then 250: delivered on the third attempt",
               len(got) == 1 and len(times) == 3, "%r %r" % (times, got))
     # retry times are kept in whole seconds (rounded up); a timer for the
-    # earliest due time (the periodic scan is 30s away)
+    # earliest due time (the periodic scan is 30s away).  The lower bounds
+    # are the back-off; the upper ones only catch "not at its due time"
+    # and leave room for a loaded 2-core machine
     res.check("4xx then 250: waits of retry_min (1s) then twice that, up to retry_max (2s)",
-              len(gaps) == 2 and 0.95 <= gaps[0] <= 2.5 and 1.95 <= gaps[1] <= 3.5,
+              len(gaps) == 2 and 0.95 <= gaps[0] <= 4 and 1.95 <= gaps[1] <= 6,
               repr(gaps))
     rc, out, err = run(smexop, "trace", "-c", srv.cfg, "--detail", text.split()[-1])
     res.check("4xx then 250: every attempt in the message trace",
