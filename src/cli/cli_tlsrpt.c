@@ -202,6 +202,7 @@ static int cli_tr_queue(struct cli_tr *t, const char *msg, size_t len, const cha
 	env.verdict = "tlsrpt report";
 	env.direction = SPOOL_OUTBOUND;
 	env.connector = "";
+	env.report = SPOOL_REPORT_TLSRPT; /* RFC 8460 5.3: delivered despite TLS failures */
 	env.q_policy = "";
 	env.released_by = "";
 	if (spool_tx_write(tx, msg, len) < 0) {

@@ -570,7 +570,8 @@ static void job_tlsrpt(struct ob_job *j, const struct ob_host *h, bool dane_appl
 	size_t i, n = 0;
 	char ip[NET_ADDR_STRLEN] = "";
 
-	if (ob->o.store == NULL || !j->direct || h == NULL)
+	/* RFC 8460 5.3: a report mail's own session is not reported */
+	if (ob->o.store == NULL || ob->o.tlsrpt_off || j->req.report || !j->direct || h == NULL)
 		return;
 	o.policy_domain = j->req.domain;
 	o.result = result;
@@ -896,7 +897,7 @@ static bool host_dane_start(struct ob_job *j, struct ob_host *h)
 	struct dane_input in = { 0 };
 	enum dns_sec asec;
 
-	if (!j->direct || !j->ob->o.dane || h->literal)
+	if (!j->direct || !j->ob->o.dane || h->literal || j->req.report)
 		return false;
 	if (h->sec[0] == DNS_SEC_BOGUS || h->sec[1] == DNS_SEC_BOGUS)
 		asec = DNS_SEC_BOGUS;
@@ -1227,8 +1228,9 @@ static void job_route(struct ob_job *j)
 		return;
 	}
 	j->direct = true;
-	if (j->ob->sts != NULL && !j->sts_pending && j->sts_mode == MTASTS_MODE_NONE &&
-	    !j->sts_failed) {
+	/* a report mail goes despite the domain's MTA-STS policy (RFC 8460 5.3) */
+	if (j->ob->sts != NULL && !j->req.report && !j->sts_pending &&
+	    j->sts_mode == MTASTS_MODE_NONE && !j->sts_failed) {
 		j->sts_pending = true;
 		j->stsq = mtasts_lookup(j->ob->sts, j->req.domain, job_sts_cb, j);
 		if (j->stsq == NULL)
@@ -1431,8 +1433,10 @@ struct outbound *outbound_new(struct event_base *base, struct dns *dns,
 		mo.base = base;
 		mo.dns = dns;
 		mo.store = opts->store;
-		mo.ca_file = ob->ca_file;
+		mo.ca_file = opts->mta_sts_ca_file != NULL ? opts->mta_sts_ca_file : ob->ca_file;
 		mo.port = opts->mta_sts_port;
+		mo.fetch_timeout_ms = opts->mta_sts_fetch_timeout_ms;
+		mo.refresh_margin = opts->mta_sts_refresh_margin;
 		ob->sts = mtasts_new(&mo, err);
 		if (ob->sts == NULL)
 			return outbound_free(ob);
@@ -1453,6 +1457,11 @@ struct outbound *outbound_free(struct outbound *ob)
 	free(ob->ca_file);
 	free(ob);
 	return NULL;
+}
+
+int outbound_mtasts_refresh(struct outbound *ob)
+{
+	return ob != NULL && ob->sts != NULL ? mtasts_refresh(ob->sts) : 0;
 }
 
 void outbound_close_idle(struct outbound *ob)
@@ -1553,6 +1562,10 @@ static char *job_key(struct ob_job *j)
 	               ob_tls_name(j->req.tls), j->ob->o.port) < 0)
 		goto fail;
 	if (j->req.nsmart_hosts == 0 && buf_printf(&b, "mx:%s", j->req.domain) < 0)
+		goto fail;
+	/* a report mail's session skipped the domain's TLS policy: never reused
+	 * for other mail */
+	if (j->req.report && j->req.nsmart_hosts == 0 && buf_printf(&b, "|report") < 0)
 		goto fail;
 	for (i = 0; i < j->req.nsmart_hosts; i++)
 		if (buf_printf(&b, "%s:%u,", j->req.smart_hosts[i].host,

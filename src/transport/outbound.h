@@ -48,7 +48,9 @@
  *	outbound_start to the same destination (the options' conn_cache_*);
  *	RSET is sent only after a transaction that did not end.  TLS-RPT: one
  *	outcome per TLS session of a direct delivery (policy sts, tlsa or
- *	no-policy-found) into opts.store.
+ *	no-policy-found) into opts.store, unless opts.tlsrpt_off or the
+ *	request is a report mail (req.report: RFC 8460 5.3, delivered with
+ *	TLS policy failures tolerated, its sessions never counted).
  *
  * THREADS
  *	One struct outbound per event loop.
@@ -96,10 +98,15 @@ struct outbound_options {
 	unsigned conn_cache_max;     /* idle sessions kept in all; 0: 32 */
 	unsigned conn_reuse_max;     /* messages per session; 0: 100 */
 	unsigned conn_reuse_time_ms; /* a session is not reused after this age; 0: 300000 */
+	/* the MTA-STS resolver (config mta_sts.*) */
+	unsigned mta_sts_port;             /* the policy host's HTTPS port; 0: 443 */
+	const char *mta_sts_ca_file;       /* trust store for policy hosts; NULL: ca_file */
+	unsigned mta_sts_fetch_timeout_ms; /* 0: MTASTS_DEFAULT_TIMEOUT_MS */
+	uint32_t mta_sts_refresh_margin;   /* seconds; 0: MTASTS_DEFAULT_REFRESH_MARGIN */
+	bool tlsrpt_off;                   /* record no TLS-RPT outcome (tls_reports.enabled) */
 	/* tests and tools */
-	unsigned mta_sts_port; /* the MTA-STS policy host's HTTPS port; 0: 443 */
-	bool no_chunking;      /* never BDAT */
-	bool no_pipelining;    /* one command at a time */
+	bool no_chunking;   /* never BDAT */
+	bool no_pipelining; /* one command at a time */
 	/* transcript - every SMTP command and reply line (smexop send -v); may be NULL */
 	void (*transcript)(void *arg, bool sent, const char *line, size_t len);
 	void *transcript_arg;
@@ -135,6 +142,11 @@ struct outbound_request {
 	bool eightbit; /* BODY=8BITMIME */
 	bool smtputf8;
 	const char *trace_id; /* for log lines: the spool id */
+	/* a TLS-RPT or DMARC report mail (RFC 8460 5.3): delivered despite TLS
+	 * policy failures (direct delivery: no DANE or MTA-STS, opportunistic
+	 * TLS with the plain-text retry), and its sessions are not recorded for
+	 * TLS-RPT; a connector's own tls setting still applies */
+	bool report;
 };
 
 enum outbound_status { OUTBOUND_DELIVERED, OUTBOUND_DEFERRED, OUTBOUND_FAILED };
@@ -168,6 +180,11 @@ struct outbound *outbound_free(struct outbound *ob);
  * with err (and no callback) when it cannot even start */
 int outbound_start(struct outbound *ob, const struct outbound_request *req, outbound_done_cb done,
                    void *arg, struct sx_err *err);
+
+/* outbound_mtasts_refresh - refetch the cached MTA-STS policies that
+ * expire within the refresh margin (mtasts_refresh; call it from a timer,
+ * RFC 8461 5.1); the number of fetches started, 0 without MTA-STS */
+int outbound_mtasts_refresh(struct outbound *ob);
 
 /* outbound_close_idle - end every cached idle session (QUIT); the loop
  * finishes them, outbound_free may follow at once */

@@ -28,6 +28,7 @@
 #include "core/str.h"
 #include "transport/dsn.h"
 #include "transport/maildir.h"
+#include "transport/mtasts.h"
 #include "transport/msgtrace.h"
 #include "transport/outbound.h"
 #include "transport/queue.h"
@@ -178,6 +179,7 @@ struct queue {
 	struct outbound *ob;
 	struct event *scan_ev, *pump_ev;
 	struct event *due_ev; /* the earliest remembered due time: a scan then */
+	struct event *sts_ev; /* MTA-STS: refresh cached policies before they expire */
 	int64_t due_at;       /* 0: not armed */
 	struct event *ctrl_ev[2];
 	int ctrl_fd[2];
@@ -896,6 +898,7 @@ static void queue_job_outbound(struct queue *q, struct qjob *j)
 	req.eightbit = queue_eightbit(req.data, req.len);
 	req.smtputf8 = utf8;
 	req.trace_id = j->qe->e->id;
+	req.report = env->report != SPOOL_REPORT_NONE; /* RFC 8460 5.3 */
 	q->stats.attempts++;
 	if (q->ob == NULL) {
 		sx_err_set(&err, "SMTP/LMTP delivery is not available in this build");
@@ -1162,6 +1165,29 @@ static void queue_scan_cb(evutil_socket_t fd, short what, void *arg)
 	queue_pump_soon(q);
 }
 
+uint64_t queue_sts_period_ms(uint64_t refresh_margin_ms)
+{
+	uint64_t ms = refresh_margin_ms / 8;
+
+	if (refresh_margin_ms == 0)
+		ms = (uint64_t)MTASTS_DEFAULT_REFRESH_MARGIN * 1000 / 8;
+	return ms < 1000 ? 1000 : ms > 3600 * 1000 ? 3600 * 1000 : ms;
+}
+
+/* queue_sts_cb - RFC 8461 5.1: cached policies are refetched before they
+ * expire, so a domain's policy stays in force between its messages */
+static void queue_sts_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue *q = arg;
+	int n;
+
+	(void)fd;
+	(void)what;
+	n = outbound_mtasts_refresh(q->ob);
+	if (n > 0)
+		log_info("queue event=mta-sts-refresh started=%d", n);
+}
+
 static void queue_due_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct queue *q = arg;
@@ -1232,7 +1258,12 @@ struct queue *queue_new(const struct queue_deps *deps, struct smexop_config *cfg
 		oo.helo_name = cfg->server.hostname;
 		oo.ca_file = deps->ca_file;
 		oo.dane = true;
-		oo.mta_sts = true;
+		oo.mta_sts = cfg->mta_sts.enabled;
+		oo.mta_sts_port = (unsigned)cfg->mta_sts.port;
+		oo.mta_sts_ca_file = cfg->mta_sts.ca_file;
+		oo.mta_sts_fetch_timeout_ms = (unsigned)cfg->mta_sts.fetch_timeout_ms;
+		oo.mta_sts_refresh_margin = (uint32_t)(cfg->mta_sts.refresh_margin_ms / 1000);
+		oo.tlsrpt_off = !cfg->tls_reports.enabled;
 		oo.store = deps->store;
 		oo.port = (unsigned)cfg->queue.direct_port;
 		q->ob = outbound_new(deps->base, deps->dns, &oo, &oerr);
@@ -1242,7 +1273,8 @@ struct queue *queue_new(const struct queue_deps *deps, struct smexop_config *cfg
 	q->scan_ev = event_new(deps->base, -1, EV_PERSIST, queue_scan_cb, q);
 	q->pump_ev = event_new(deps->base, -1, 0, queue_pump_cb, q);
 	q->due_ev = evtimer_new(deps->base, queue_due_cb, q);
-	if (q->scan_ev == NULL || q->pump_ev == NULL || q->due_ev == NULL) {
+	q->sts_ev = event_new(deps->base, -1, EV_PERSIST, queue_sts_cb, q);
+	if (q->scan_ev == NULL || q->pump_ev == NULL || q->due_ev == NULL || q->sts_ev == NULL) {
 		sx_err_set(err, "queue: cannot create events");
 		return queue_free(q);
 	}
@@ -1251,8 +1283,16 @@ struct queue *queue_new(const struct queue_deps *deps, struct smexop_config *cfg
 
 int queue_start(struct queue *q)
 {
+	const struct smexop_config *cfg;
+
 	if (q == NULL)
 		return -1;
+	cfg = queue_cfg(q);
+	if (q->ob != NULL && cfg->mta_sts.enabled) {
+		uint64_t ms = queue_sts_period_ms(cfg->mta_sts.refresh_margin_ms);
+		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+		event_add(q->sts_ev, &tv);
+	}
 	queue_scan_soon(q);
 	return 0;
 }
@@ -1343,6 +1383,8 @@ struct queue *queue_free(struct queue *q)
 		event_free(q->scan_ev);
 	if (q->pump_ev != NULL)
 		event_free(q->pump_ev);
+	if (q->sts_ev != NULL)
+		event_free(q->sts_ev);
 	if (q->due_ev != NULL)
 		event_free(q->due_ev);
 	while (q->retired != NULL) {

@@ -50,6 +50,12 @@
  *	timer set to the earliest due time starts a scan then, so retries
  *	do not wait for the periodic one.
  *
+ *	MTA-STS and TLS-RPT: the outbound options come from mta_sts.* (the
+ *	resolver's trust store, port, fetch timeout, refresh margin) and
+ *	tls_reports.enabled (whether TLS sessions are recorded), read when
+ *	the manager starts; a timer calls outbound_mtasts_refresh every
+ *	queue_sts_period_ms.
+ *
  *	Locking: an entry being delivered is locked (spool_entry_lock);
  *	entries another process has locked are skipped until the next scan.
  *
@@ -132,6 +138,11 @@ int queue_control_send(const char *path, const char *msg);
 /* queue_backoff_ms - the wait after the attempts-th deferral (1, 2, ...):
  * min * 2^(attempts-1), at most max, plus rnd % (wait / 10 + 1) */
 uint64_t queue_backoff_ms(unsigned attempts, uint64_t min_ms, uint64_t max_ms, uint32_t rnd);
+
+/* queue_sts_period_ms - how often cached MTA-STS policies are checked for
+ * a refresh: an eighth of mta_sts.refresh_margin (0: the default), within
+ * 1 s and 1 h, so a policy is refetched several times before it expires */
+uint64_t queue_sts_period_ms(uint64_t refresh_margin_ms);
 
 /* queue_domain_match - pattern "example.com", "*.example.com" (strict
  * subdomains) or "*" against a domain, ASCII case folded */

@@ -13,7 +13,7 @@
 #include "transport/spool_envelope.h"
 
 /* record types in the order they must appear; '*' marks repeatable ones */
-static const char spool_envelope_order[] = "VITXMSPRCGZDHQWLYABE";
+static const char spool_envelope_order[] = "VITXMSPRCGKZDHQWLYABE";
 static const char spool_envelope_repeat[] = "RHWYAB";
 
 #define SPOOL_MAX_TIME (UINT64_C(1) << 40)
@@ -33,6 +33,19 @@ bool spool_envelope_id_valid(const char *id)
 const char *spool_envelope_direction_name(enum spool_direction d)
 {
 	return d == SPOOL_OUTBOUND ? "outbound" : "inbound";
+}
+
+const char *spool_envelope_report_name(enum spool_report r)
+{
+	switch (r) {
+	case SPOOL_REPORT_NONE:
+		return "";
+	case SPOOL_REPORT_TLSRPT:
+		return "tlsrpt";
+	case SPOOL_REPORT_DMARC:
+		return "dmarc";
+	}
+	return "";
 }
 
 const char *spool_envelope_rcpt_state_name(enum spool_rcpt_state s)
@@ -147,6 +160,11 @@ int spool_envelope_format(const struct spool_envelope *env, struct buf *out)
 		if (env->direction != SPOOL_INBOUND && env->direction != SPOOL_OUTBOUND)
 			goto fail;
 		REC('G', spool_envelope_direction_name(env->direction), env->connector);
+	}
+	if (env->report != SPOOL_REPORT_NONE) {
+		if (env->report != SPOOL_REPORT_TLSRPT && env->report != SPOOL_REPORT_DMARC)
+			goto fail;
+		REC('K', spool_envelope_report_name(env->report));
 	}
 	snprintf(t1, sizeof(t1), "%llu", (unsigned long long)env->size);
 	REC('Z', t1);
@@ -496,6 +514,16 @@ int spool_envelope_parse(const char *data, size_t len, struct arena *a, struct s
 			else
 				goto bad;
 			env->connector = f[1];
+			break;
+		case 'K':
+			if (spool_envelope_fields(a, &l, 1, f) < 0)
+				goto bad;
+			if (strcmp(f[0], "tlsrpt") == 0)
+				env->report = SPOOL_REPORT_TLSRPT;
+			else if (strcmp(f[0], "dmarc") == 0)
+				env->report = SPOOL_REPORT_DMARC;
+			else
+				goto bad;
 			break;
 		case 'Z':
 			if (spool_envelope_fields(a, &l, 1, f) < 0 ||

@@ -23,6 +23,10 @@
  *	  G <direction> <connector>   optional: "inbound" or "outbound", and the
  *	                              inbound connector it came through ("-":
  *	                              none); absent means inbound, no connector
+ *	  K <report kind>             optional: the message is a report mail we
+ *	                              generated, "tlsrpt" or "dmarc" (RFC 8460
+ *	                              5.3: delivered despite TLS policy
+ *	                              failures, not counted for TLS-RPT)
  *	  Z <size>                    bytes in the data file
  *	  D <verdict summary>         optional
  *	  H <header field>            * the fields to prepend at delivery
@@ -49,7 +53,7 @@
  *	is exactly "-".  Records with a single free-text field (D, H, W) keep
  *	spaces as they are.  Folded header fields keep their CRLF, escaped.
  *
- *	Records added after the first release (G, A, B) are optional and
+ *	Records added after the first release (G, K, A, B) are optional and
  *	their absence means what an older file meant (inbound; never
  *	tried), so the version stays 1 and every older envelope loads as it
  *	is.  An older smexop refuses a file that has them: no downgrade
@@ -97,6 +101,13 @@ enum spool_direction {
 	SPOOL_OUTBOUND,
 };
 
+/* a report mail we generated (K record) */
+enum spool_report {
+	SPOOL_REPORT_NONE,
+	SPOOL_REPORT_TLSRPT,
+	SPOOL_REPORT_DMARC,
+};
+
 enum spool_rcpt_state {
 	SPOOL_RCPT_PENDING,
 	SPOOL_RCPT_DELIVERED,
@@ -142,6 +153,7 @@ struct spool_envelope {
 	const char *ptr;
 	enum spool_direction direction; /* G record */
 	const char *connector;          /* G record: the inbound connector, or "" */
+	enum spool_report report;       /* K record */
 	uint64_t size;                  /* set by the spool at commit */
 	const char *verdict;
 	const char **headers; /* one field each, without the final CRLF */
@@ -167,6 +179,8 @@ int spool_envelope_parse(const char *data, size_t len, struct arena *a, struct s
 bool spool_envelope_id_valid(const char *id);
 /* spool_envelope_direction_name - "inbound", "outbound" */
 const char *spool_envelope_direction_name(enum spool_direction d);
+/* spool_envelope_report_name - "tlsrpt", "dmarc"; "" for none */
+const char *spool_envelope_report_name(enum spool_report r);
 /* spool_envelope_rcpt_state_name - "pending", "delivered", "failed" */
 const char *spool_envelope_rcpt_state_name(enum spool_rcpt_state s);
 

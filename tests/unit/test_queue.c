@@ -67,6 +67,27 @@ static void test_backoff(void **state)
 	}
 }
 
+/* test_sts_period - the MTA-STS refresh timer: an eighth of the margin,
+ * within 1 s and 1 h; the default margin (1 day) gives the 1 h cap */
+static void test_sts_period(void **state)
+{
+	static const struct {
+		uint64_t margin, want;
+	} cases[] = {
+		{ 0, 3600000 }, { 60000, 7500 },       { 86400000, 3600000 }, { 8000, 1000 },
+		{ 1000, 1000 }, { 16000000, 2000000 }, { 28800000, 3600000 }, { 28792000, 3599000 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (queue_sts_period_ms(cases[i].margin) != cases[i].want)
+			fail_msg("case %zu: %llu -> %llu, want %llu", i,
+			         (unsigned long long)cases[i].margin,
+			         (unsigned long long)queue_sts_period_ms(cases[i].margin),
+			         (unsigned long long)cases[i].want);
+}
+
 static void test_domain_match(void **state)
 {
 	static const struct {
@@ -459,9 +480,10 @@ static void test_suspended(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backoff), cmocka_unit_test(test_domain_match),
-		cmocka_unit_test(test_route),   cmocka_unit_test(test_config_errors),
-		cmocka_unit_test(test_engine),  cmocka_unit_test(test_suspended),
+		cmocka_unit_test(test_backoff),    cmocka_unit_test(test_domain_match),
+		cmocka_unit_test(test_route),      cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_engine),     cmocka_unit_test(test_suspended),
+		cmocka_unit_test(test_sts_period),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,7 @@ static void fill(struct spool_envelope *e, struct spool_rcpt *r)
 	e->ptr = "";
 	e->direction = SPOOL_OUTBOUND;
 	e->connector = "on prem";
+	e->report = SPOOL_REPORT_TLSRPT;
 	e->size = 12345;
 	e->verdict = "spam SCL:9 action=quarantine";
 	e->headers = hdrs;
@@ -130,6 +131,8 @@ static void test_round_trip(void **state)
 	assert_non_null(strstr(out.data, "\nG outbound on%20prem\n"));
 	assert_int_equal(b.direction, SPOOL_OUTBOUND);
 	assert_string_equal(b.connector, "on prem");
+	assert_non_null(strstr(out.data, "\nG outbound on%20prem\nK tlsrpt\nZ "));
+	assert_int_equal(b.report, SPOOL_REPORT_TLSRPT);
 	assert_int_equal(b.size, 12345);
 	assert_string_equal(b.verdict, e.verdict);
 	assert_int_equal(b.nheaders, 3);
@@ -172,6 +175,9 @@ static void test_format_limits(void **state)
 	fill(&e, r);
 	r[1].attempts = SPOOL_MAX_ATTEMPTS + 1;
 	assert_int_equal(spool_envelope_format(&e, &out), -1);
+	fill(&e, r);
+	e.report = (enum spool_report)7;
+	assert_int_equal(spool_envelope_format(&e, &out), -1);
 	assert_int_equal(out.len, 0);
 	buf_free(&out);
 }
@@ -192,7 +198,7 @@ static const struct bad_case bad_cases[] = {
 	  "line 1: the first record is not V" },
 	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nZ 3\nE 6\n", "count does not match" },
 	{ GOOD_HEAD "E 7\nH x\n", "after the E record" },
-	{ GOOD_HEAD "K 1\nE 8\n", "unknown record type" },
+	{ GOOD_HEAD "J 1\nE 8\n", "unknown record type" },
 	{ GOOD_HEAD "D a\nD b\nE 9\n", "record repeated" },
 	{ "V 1\nI abc-n-1\nT 5\nS a@b\nC 1 h -\nZ 3\nE 6\n", "required record" },
 	{ "V 1\nI ../x\nT 5\nS a@b\nR c@d - -\nC 1 h -\nZ 3\nE 7\n", "line 2: bad fields" },
@@ -223,6 +229,17 @@ static const struct bad_case bad_cases[] = {
 	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nG outbound -\nG inbound -\nZ 3\nE 9\n",
 	  "record repeated" },
 	{ GOOD_HEAD "Dx\nE 8\n", "line 8: not a record" },
+	/* the report mark (K) */
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nK weekly\nZ 3\nE 8\n", "line 7" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nK -\nZ 3\nE 8\n", "line 7" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nK TLSRPT\nZ 3\nE 8\n", "line 7" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nK tlsrpt dmarc\nZ 3\nE 8\n", "line 7" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nK\nZ 3\nE 8\n", "line 7" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nK tlsrpt\nK dmarc\nZ 3\nE 9\n",
+	  "record repeated" },
+	{ "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\nK dmarc\nG outbound -\nZ 3\nE 9\n",
+	  "out of order" },
+	{ GOOD_HEAD "K dmarc\nE 8\n", "out of order" },
 	/* delivery state records */
 	{ GOOD_HEAD "A 1 1 5 5 9 -\nE 8\n", "line 8" },
 	{ GOOD_HEAD "A 0 1 5 5 9\nE 8\n", "line 8" },
@@ -283,12 +300,43 @@ static void test_good_minimal(void **state)
 	assert_int_equal(e.nheaders, 0);
 	assert_int_equal(e.direction, SPOOL_INBOUND); /* no G record */
 	assert_string_equal(e.connector, "");
+	assert_int_equal(e.report, SPOOL_REPORT_NONE); /* no K record: an ordinary message */
 	/* an envelope written before the delivery state existed: never tried */
 	assert_int_equal(e.rcpts[0].attempts, 0);
 	assert_int_equal(e.rcpts[0].next_attempt, 0);
 	assert_int_equal(e.rcpts[0].notices, 0);
 	assert_string_equal(e.rcpts[0].diag, "");
 	assert_string_equal(e.rcpts[0].remote_mta, "");
+	arena_free(a);
+}
+
+/* test_report_kinds - a DMARC report mail round-trips, an ordinary
+ * message writes no K record */
+static void test_report_kinds(void **state)
+{
+	static const char text[] = "V 1\nI abc-n-1\nT 5\nS a@b\nR c@d - -\nC 1 h -\n"
+	                           "G outbound -\nK dmarc\nZ 3\nE 9\n";
+	struct arena *a = arena_new();
+	struct spool_envelope e, b;
+	struct spool_rcpt r[3];
+	struct sx_err err = { 0 };
+	struct buf out;
+
+	(void)state;
+	if (spool_envelope_parse(text, strlen(text), a, &e, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(e.report, SPOOL_REPORT_DMARC);
+	assert_string_equal(spool_envelope_report_name(e.report), "dmarc");
+	buf_init(&out, SPOOL_ENVELOPE_MAX);
+	assert_int_equal(spool_envelope_format(&e, &out), 0);
+	assert_int_equal(out.len, strlen(text));
+	assert_memory_equal(out.data, text, out.len);
+	buf_clear(&out);
+	fill(&b, r);
+	b.report = SPOOL_REPORT_NONE;
+	assert_int_equal(spool_envelope_format(&b, &out), 0);
+	assert_null(strstr(out.data, "\nK "));
+	buf_free(&out);
 	arena_free(a);
 }
 
@@ -308,7 +356,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip), cmocka_unit_test(test_format_limits),
 		cmocka_unit_test(test_bad),        cmocka_unit_test(test_good_minimal),
-		cmocka_unit_test(test_id_valid),
+		cmocka_unit_test(test_id_valid),   cmocka_unit_test(test_report_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
