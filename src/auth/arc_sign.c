@@ -198,7 +198,7 @@ static void field_of(struct raw_field *f, const char *text, size_t name_len)
 static char *sign_b(struct arena *a, const struct dkim_signer *signer, const uint8_t digest[32],
                     const char *text, size_t b_off, struct sx_err *err)
 {
-	size_t sig_len = (size_t)EVP_PKEY_get_size(signer->pkey), len = strlen(text);
+	size_t sig_len = dkim_signer_sig_max(signer), len = strlen(text);
 	uint8_t *sig = arena_alloc(a, sig_len + 1);
 	char *b64 = arena_alloc(a, 4 * ((sig_len + 2) / 3) + 1), *out;
 	size_t bl;

@@ -681,8 +681,8 @@ out:
 
 /* ---- the pipeline ----------------------------------------------------- */
 
-int dkim_signing_for_domain(const struct smexop_config *cfg, const char *domain, struct arena *a,
-                            struct dkim_signing *out, struct sx_err *err)
+int dkim_signing_options(const struct config_dkim_signing *c, struct arena *a,
+                         struct dkim_sign_options *o, struct sx_err *err)
 {
 	static const enum dkim_canon canons[][2] = {
 		[CONFIG_DKIM_RELAXED_RELAXED] = { DKIM_CANON_RELAXED, DKIM_CANON_RELAXED },
@@ -690,10 +690,36 @@ int dkim_signing_for_domain(const struct smexop_config *cfg, const char *domain,
 		[CONFIG_DKIM_SIMPLE_RELAXED] = { DKIM_CANON_SIMPLE, DKIM_CANON_RELAXED },
 		[CONFIG_DKIM_SIMPLE_SIMPLE] = { DKIM_CANON_SIMPLE, DKIM_CANON_SIMPLE },
 	};
+	const char **h;
+	size_t i;
+
+	dkim_sign_options_init(o);
+	if (c->headers.n > 0) {
+		h = arena_array(a, c->headers.n + 1, sizeof(*h));
+		if (h == NULL) {
+			sx_err_set(err, "out of memory");
+			return -1;
+		}
+		for (i = 0; i < c->headers.n; i++)
+			h[i] = c->headers.v[i];
+		h[i] = NULL;
+		o->headers = h;
+	}
+	if (c->canonicalization >= 0 && c->canonicalization <= CONFIG_DKIM_SIMPLE_SIMPLE) {
+		o->hcanon = canons[c->canonicalization][0];
+		o->bcanon = canons[c->canonicalization][1];
+	}
+	/* x= counts seconds: a part of one rounds up, never to "no x=" */
+	o->expire = (c->expire_ms + 999) / 1000;
+	return 0;
+}
+
+int dkim_signing_for_domain(const struct smexop_config *cfg, const char *domain, struct arena *a,
+                            struct dkim_signing *out, struct sx_err *err)
+{
 	const struct config_dkim_signing *c = dkim_keys_config(cfg, domain);
 	struct dkim_keys_slot slots[DKIM_KEYS_MAX_SLOTS];
 	struct dkim_keys_state st;
-	const char **h;
 	size_t i, n;
 	int r;
 
@@ -719,23 +745,52 @@ int dkim_signing_for_domain(const struct smexop_config *cfg, const char *domain,
 	out->nsigners = n;
 	out->conf = c;
 	out->selector = slots[0].selector;
-	dkim_sign_options_init(&out->opts);
-	if (c->headers.n > 0) {
-		h = arena_array(a, c->headers.n + 1, sizeof(*h));
-		if (h == NULL) {
+	return dkim_signing_options(c, a, &out->opts, err) < 0 ? -1 : 1;
+}
+
+int dkim_signing_remote(const struct smexop_config *cfg, const char *domain,
+                        const struct dkim_sign_remote *remote, struct arena *a,
+                        struct dkim_signing *out, struct sx_err *err)
+{
+	const struct config_dkim_signing *c = dkim_keys_config(cfg, domain);
+	struct dkim_remote_key keys[DKIM_KEYS_MAX_SLOTS];
+	char active[64];
+	size_t i, n = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (c == NULL || !c->enabled)
+		return 0;
+	if (remote == NULL || remote->keys == NULL) {
+		sx_err_set(err, "no remote signer");
+		return -1;
+	}
+	memset(keys, 0, sizeof(keys));
+	active[0] = '\0';
+	r = remote->keys(remote->ctx, c->domain, active, keys, &n, err);
+	if (r < 0)
+		return -1;
+	if (r == 0 || n == 0 || n > DKIM_KEYS_MAX_SLOTS) {
+		sx_err_set(err, "the key holder has no active key of %s", c->domain);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		char *sel = arena_strdup(a, keys[i].selector);
+
+		if (sel == NULL) {
 			sx_err_set(err, "out of memory");
 			return -1;
 		}
-		for (i = 0; i < c->headers.n; i++)
-			h[i] = c->headers.v[i];
-		h[i] = NULL;
-		out->opts.headers = h;
+		if (dkim_signer_remote(&out->signers[i], remote, keys[i].alg, keys[i].bits,
+		                       c->domain, sel, err) < 0)
+			return -1;
 	}
-	if (c->canonicalization >= 0 && c->canonicalization <= CONFIG_DKIM_SIMPLE_SIMPLE) {
-		out->opts.hcanon = canons[c->canonicalization][0];
-		out->opts.bcanon = canons[c->canonicalization][1];
+	out->nsigners = n;
+	out->conf = c;
+	out->selector = arena_strdup(a, active);
+	if (out->selector == NULL) {
+		sx_err_set(err, "out of memory");
+		return -1;
 	}
-	/* x= counts seconds: a part of one rounds up, never to "no x=" */
-	out->opts.expire = (c->expire_ms + 999) / 1000;
-	return 1;
+	return dkim_signing_options(c, a, &out->opts, err) < 0 ? -1 : 1;
 }

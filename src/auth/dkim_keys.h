@@ -172,4 +172,21 @@ struct dkim_signing {
 int dkim_signing_for_domain(const struct smexop_config *cfg, const char *domain, struct arena *a,
                             struct dkim_signing *out, struct sx_err *err);
 
+/*
+ * dkim_signing_remote - the same as dkim_signing_for_domain, but the
+ * signers are remote's (it says which selector is active and which keys
+ * it holds) and nothing is read from KEY_DIR: for a process that holds
+ * no key.  1, 0 (no enabled item for domain), or -1 with err (remote
+ * cannot tell, or holds no key for an enabled item).
+ */
+int dkim_signing_remote(const struct smexop_config *cfg, const char *domain,
+                        const struct dkim_sign_remote *remote, struct arena *a,
+                        struct dkim_signing *out, struct sx_err *err);
+
+/* dkim_signing_options - the sign options c gives (headers, c=, x=; the
+ * caller sets timestamp), for a signer built elsewhere (the key holder's
+ * remote signers); 0 or -1 with err */
+int dkim_signing_options(const struct config_dkim_signing *c, struct arena *a,
+                         struct dkim_sign_options *o, struct sx_err *err);
+
 #endif

@@ -353,11 +353,59 @@ static char **build_h(struct arena *a, const struct raw_message *msg,
 	return h;
 }
 
+int dkim_signer_remote(struct dkim_signer *s, const struct dkim_sign_remote *remote,
+                       enum dkim_alg alg, unsigned bits, const char *domain, const char *selector,
+                       struct sx_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (remote == NULL || remote->sign == NULL) {
+		sx_err_set(err, "no remote signer");
+		return -1;
+	}
+	if (alg == DKIM_ALG_ED25519_SHA256) {
+		bits = 256;
+	} else if (alg != DKIM_ALG_RSA_SHA256 || bits < DKIM_MIN_RSA_BITS || bits > 8192) {
+		sx_err_set(err, "remote key: not RSA of %u..8192 bits or Ed25519",
+		           DKIM_MIN_RSA_BITS);
+		return -1;
+	}
+	if (domain == NULL || dkim_domain_check(domain, strlen(domain)) < 0 || selector == NULL ||
+	    dkim_domain_check(selector, strlen(selector)) < 0) {
+		sx_err_set(err, "remote key: bad domain or selector");
+		return -1;
+	}
+	s->alg = alg;
+	s->bits = bits;
+	s->domain = domain;
+	s->selector = selector;
+	s->remote = remote;
+	return 0;
+}
+
+size_t dkim_signer_sig_max(const struct dkim_signer *s)
+{
+	if (s->pkey != NULL)
+		return (size_t)EVP_PKEY_get_size(s->pkey);
+	if (s->remote == NULL)
+		return 0;
+	return s->alg == DKIM_ALG_ED25519_SHA256 ? 64 : (s->bits + 7) / 8;
+}
+
 int dkim_sign_digest(const struct dkim_signer *s, const uint8_t digest[32], uint8_t *sig,
                      size_t *sig_len)
 {
 	int rc = -1;
 
+	if (s->pkey == NULL) {
+		size_t max = dkim_signer_sig_max(s);
+
+		/* the hook's answer is checked as any outside input */
+		if (s->remote == NULL || max == 0 ||
+		    s->remote->sign(s->remote->ctx, s, digest, sig, max, sig_len) < 0 ||
+		    *sig_len == 0 || *sig_len > max)
+			return -1;
+		return 0;
+	}
 	if (s->alg == DKIM_ALG_ED25519_SHA256) {
 		EVP_MD_CTX *md = EVP_MD_CTX_new();
 
@@ -468,7 +516,7 @@ static int one_signature(struct arena *a, const struct raw_message *msg,
 		sx_err_set(err, "hashing the header failed");
 		goto out;
 	}
-	sig_len = (size_t)EVP_PKEY_get_size(s->pkey);
+	sig_len = dkim_signer_sig_max(s);
 	sigbytes = arena_alloc(a, sig_len + 1);
 	b64 = arena_alloc(a, 4 * ((sig_len + 2) / 3) + 1);
 	if (sigbytes == NULL || b64 == NULL ||

@@ -17,6 +17,13 @@
  *
  * dkim_keygen() makes a new key; dkim_dns_record() gives the TXT record
  * that publishes it, split into strings of at most 255 bytes.
+ *
+ * A signer may hold, instead of a key, a remote signing hook
+ * (struct dkim_sign_remote): dkim_sign_digest() then hands it the digest
+ * and the key's identity (domain, selector, algorithm) and copies back
+ * what it answers.  That is how `smexop serve` signs without holding a key:
+ * the hook asks the key holder process (src/keyholder/).  auth/ knows
+ * nothing of processes or sockets; the hook is a plain function.
  */
 #ifndef SMEXOP_AUTH_DKIM_SIGN_H
 #define SMEXOP_AUTH_DKIM_SIGN_H
@@ -33,12 +40,47 @@ struct buf;
 struct evp_pkey_st;
 struct raw_message;
 
-struct dkim_signer {
-	enum dkim_alg alg;        /* rsa-sha256 or ed25519-sha256, from the key */
-	struct evp_pkey_st *pkey; /* freed with the arena */
-	const char *domain, *selector;
+struct dkim_signer;
+
+/* One key a remote signer holds, as keys() describes it. */
+struct dkim_remote_key {
+	char selector[64]; /* as published (dual: SEL-ed25519 for Ed25519) */
+	enum dkim_alg alg;
 	unsigned bits;
 };
+
+/*
+ * A remote signer: sign() signs digest with the key s names (s->domain,
+ * s->selector, s->alg; s->bits says its size) and writes at most
+ * sig_max bytes to sig; 0 with *sig_len set, or -1.  keys() says which
+ * selector of domain is active (as configured) and the keys it has for
+ * it (at most 2, RSA first): 1, 0 when it holds none, -1 when it cannot
+ * tell (down, timeout); may be NULL.
+ */
+struct dkim_sign_remote {
+	int (*sign)(void *ctx, const struct dkim_signer *s, const uint8_t digest[32], uint8_t *sig,
+	            size_t sig_max, size_t *sig_len);
+	int (*keys)(void *ctx, const char *domain, char active[64], struct dkim_remote_key keys[2],
+	            size_t *nkeys, struct sx_err *err);
+	void *ctx;
+};
+
+struct dkim_signer {
+	enum dkim_alg alg;        /* rsa-sha256 or ed25519-sha256, from the key */
+	struct evp_pkey_st *pkey; /* freed with the arena; NULL with remote */
+	const char *domain, *selector;
+	unsigned bits;
+	const struct dkim_sign_remote *remote; /* signs instead of pkey when set */
+};
+
+/* dkim_signer_remote - a signer whose key another process holds: alg and
+ * bits say what it is (RSA bits from DKIM_MIN_RSA_BITS to 8192); 0 or -1 */
+int dkim_signer_remote(struct dkim_signer *s, const struct dkim_sign_remote *remote,
+                       enum dkim_alg alg, unsigned bits, const char *domain, const char *selector,
+                       struct sx_err *err);
+
+/* dkim_signer_sig_max - the size of s's signatures in bytes (0: no key) */
+size_t dkim_signer_sig_max(const struct dkim_signer *s);
 
 /* dkim_signer_load - read a PEM private key file; 0, or -1 with err */
 int dkim_signer_load(struct dkim_signer *s, struct arena *a, const char *path, const char *domain,
@@ -69,8 +111,9 @@ int dkim_sign(struct arena *a, const struct raw_message *msg, const struct dkim_
               struct sx_err *err);
 
 /* dkim_sign_digest - sign a SHA-256 header digest with s's key (RSA
- * PKCS#1 v1.5, or Ed25519 over the digest, RFC 8463); sig must hold
- * EVP_PKEY_get_size() bytes, *sig_len is set.  0 or -1.  Shared with ARC. */
+ * PKCS#1 v1.5, or Ed25519 over the digest, RFC 8463), or through its
+ * remote hook; sig must hold dkim_signer_sig_max() bytes, *sig_len is
+ * set.  0 or -1.  Shared with ARC. */
 int dkim_sign_digest(const struct dkim_signer *s, const uint8_t digest[32], uint8_t *sig,
                      size_t *sig_len);
 

@@ -152,6 +152,9 @@ int cli_spool_time(const char *s, int64_t now, int64_t *out);
 /* cli_spool_iso - "2026-01-02T03:04:05Z" */
 const char *cli_spool_iso(int64_t t, char *out, size_t outsize);
 int cli_spool(int argc, char **argv);
+/* cli_keyholder.c: smexop keyholder --fd N, the key holder serve starts */
+int cli_keyholder(int argc, char **argv);
+
 /* cli_queue.c: smexop queue list|show|retry|delete|hold|release|run, deliver --once */
 int cli_deliver(int argc, char **argv);
 int cli_queue(int argc, char **argv);

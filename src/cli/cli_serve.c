@@ -1,14 +1,18 @@
 /*
  * cli_serve - `smexop serve [-c FILE]`: the gateway daemon
  *
- * Two processes (see docs/architecture-notes.md): this one loads the
+ * Three processes (see docs/architecture-notes.md): this one loads the
  * configuration (the embedded defaults without -c), opens the resolver,
  * the store and the spool (recovering what a crash left), builds the
- * gateway, binds the SMTP listeners, and then starts the queue manager,
- * `smexop queue run` (transport/queue.h), as a child with its own loop,
- * store connection and resolver.  Each entry committed to queue/ is
- * announced to it over a socketpair (lost announcements are harmless: it
- * rescans); if it dies it is started again a second later.  Then serve:
+ * gateway, binds the SMTP listeners, starts the key holder, `smexop
+ * keyholder` (keyholder/keyholder.h), while still privileged so it can
+ * read the DKIM/ARC keys this process never opens, drops privileges and
+ * then starts the queue manager, `smexop queue run` (transport/queue.h),
+ * as a child with its own loop, store connection and resolver.  Each
+ * entry committed to queue/ is announced to it over a socketpair (lost
+ * announcements are harmless: it rescans); the outbound stage asks the key
+ * holder for signatures over another (keyholder/keyholder_client.h).
+ * Either child is started again a second after it dies.  Then serve:
  *
  *   SIGTERM, SIGINT  stop accepting, let sessions finish until
  *                    SERVE_STOP_DEADLINE, then 421 the rest, stop the
@@ -20,9 +24,11 @@
  *                    files, state paths and Maildir delivery are read
  *                    once at start: changing them needs a restart.
  *                    The queue manager gets the SIGHUP too and reloads
- *                    its connectors and queue settings
+ *                    its connectors and queue settings; so does the key
+ *                    holder, which reloads the signing keys
  *
- * When started as root and the user SERVE_USER exists, privileges are
+ * When started as root and the user SERVE_USER exists (the environment
+ * variable SMEXOP_USER names another, as the tests do), privileges are
  * dropped to it once the ports are bound (the spool, store and Maildir
  * directories are handed to that user first).
  *
@@ -31,6 +37,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -52,17 +59,31 @@
 #include "core/log.h"
 #include "core/workpool.h"
 #include "gateway/gateway.h"
+#include "keyholder/keyholder_client.h"
 #include "smtp/smtp_server.h"
 #include "store/store.h"
 #include "transport/spool.h"
 
 #define SERVE_STOP_DEADLINE_MS 30000 /* sessions may finish this long after SIGTERM */
 #define SERVE_USER             "smexop"
-#define SERVE_QMGR_RESTART_MS  1000  /* a queue manager that died is started again */
+#define SERVE_QMGR_RESTART_MS  1000  /* a child that died is started again */
 #define SERVE_QMGR_STOP_MS     10000 /* it may finish its writes this long */
 /* threads that fsync and publish accepted messages (core/workpool.h): a
  * few in flight let the file system merge their journal commits */
 #define SERVE_COMMIT_THREADS 4
+
+struct serve;
+
+/* A child process started by fork and exec of this program with one end of
+ * a SOCK_SEQPACKET socketpair as descriptor 3, restarted when it dies. */
+struct serve_child {
+	const char *name;       /* for the log: qmgr, keyholder */
+	const char *const *cmd; /* the words after "smexop", before -c FILE */
+	pid_t pid;              /* 0: not running */
+	int fd;                 /* our end of its socketpair, or -1 */
+	struct event *restart;
+	struct serve *sv;
+};
 
 struct serve {
 	const char *config_path;   /* NULL: embedded defaults */
@@ -76,11 +97,11 @@ struct serve {
 	struct workpool *commits;
 	struct smtp_server *server;
 	struct smtp_server_config sc;
-	/* the queue manager child */
+	/* the children: the queue manager and the key holder */
 	char exe[4096]; /* this program, for the exec */
-	pid_t qmgr_pid; /* 0: not running */
-	int qmgr_fd;    /* our end of its socketpair, or -1 */
-	struct event *sig_chld, *qmgr_restart;
+	struct serve_child qmgr, keys;
+	struct keyholder_client kc; /* the outbound stage's signing hook */
+	struct event *sig_chld;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *drain_timer;
 	bool stopping;
 };
@@ -230,20 +251,32 @@ static int serve_state(struct serve *sv)
 
 /* ---- the queue manager child ------------------------------------------------ */
 
-/* serve_qmgr_spawn - fork and exec `smexop queue run --notify-fd 3` */
-static int serve_qmgr_spawn(struct serve *sv)
+static const char *const serve_qmgr_cmd[] = { "queue", "run", "--notify-fd", "3", NULL };
+static const char *const serve_keys_cmd[] = { "keyholder", "--fd", "3", NULL };
+
+/* serve_child_fd - the child's descriptor changed: tell who uses it */
+static void serve_child_fd(struct serve_child *c)
 {
-	char *argv[8];
+	if (c == &c->sv->keys)
+		keyholder_client_set_fd(&c->sv->kc, c->fd);
+}
+
+/* serve_child_spawn - fork and exec `smexop CMD... [-c FILE]`, descriptor 3
+ * one end of a new socketpair */
+static int serve_child_spawn(struct serve_child *c)
+{
+	struct serve *sv = c->sv;
+	char *argv[12];
 	int sp[2], n = 0;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return -1;
 	argv[n++] = (char *)"smexop";
-	argv[n++] = (char *)"queue";
-	argv[n++] = (char *)"run";
-	argv[n++] = (char *)"--notify-fd";
-	argv[n++] = (char *)"3";
+	while (c->cmd[n - 1] != NULL && n < 8) {
+		argv[n] = (char *)c->cmd[n - 1];
+		n++;
+	}
 	if (sv->config_path != NULL) {
 		argv[n++] = (char *)"-c";
 		argv[n++] = (char *)sv->config_path;
@@ -267,10 +300,11 @@ static int serve_qmgr_spawn(struct serve *sv)
 	}
 	close(sp[1]);
 	if (fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0)
-		log_warn("serve event=qmgr-nonblock error=\"%s\"", strerror(errno));
-	sv->qmgr_fd = sp[0];
-	sv->qmgr_pid = pid;
-	log_info("serve event=qmgr-started pid=%ld", (long)pid);
+		log_warn("serve event=%s-nonblock error=\"%s\"", c->name, strerror(errno));
+	c->fd = sp[0];
+	c->pid = pid;
+	serve_child_fd(c);
+	log_info("serve event=%s-started pid=%ld", c->name, (long)pid);
 	return 0;
 }
 
@@ -280,71 +314,114 @@ static void serve_queued(void *arg, const char *id)
 {
 	struct serve *sv = arg;
 
-	if (sv->qmgr_fd >= 0)
-		(void)send(sv->qmgr_fd, id, strlen(id), MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sv->qmgr.fd >= 0)
+		(void)send(sv->qmgr.fd, id, strlen(id), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-static void serve_qmgr_restart_cb(evutil_socket_t fd, short what, void *arg)
+static void serve_child_restart_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct serve *sv = arg;
+	struct serve_child *c = arg;
 
 	(void)fd;
 	(void)what;
-	if (!sv->stopping && sv->qmgr_pid == 0 && serve_qmgr_spawn(sv) < 0)
-		log_error("serve event=qmgr-spawn-failed error=\"%s\"", strerror(errno));
+	if (!c->sv->stopping && c->pid == 0 && serve_child_spawn(c) < 0)
+		log_error("serve event=%s-spawn-failed error=\"%s\"", c->name, strerror(errno));
+}
+
+/* serve_child_gone - c was reaped: close its socket, restart it later */
+static void serve_child_gone(struct serve_child *c, int status)
+{
+	struct timeval tv = { SERVE_QMGR_RESTART_MS / 1000, (SERVE_QMGR_RESTART_MS % 1000) * 1000 };
+
+	c->pid = 0;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	serve_child_fd(c);
+	if (c->sv->stopping)
+		return;
+	log_warn("serve event=%s-died status=%d signal=%d restart_in_ms=%d", c->name,
+	         WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+	         WIFSIGNALED(status) ? WTERMSIG(status) : 0, SERVE_QMGR_RESTART_MS);
+	if (c->restart != NULL)
+		evtimer_add(c->restart, &tv);
 }
 
 static void serve_chld_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct serve *sv = arg;
-	struct timeval tv = { SERVE_QMGR_RESTART_MS / 1000, (SERVE_QMGR_RESTART_MS % 1000) * 1000 };
 	int status;
 	pid_t pid;
 
 	(void)sig;
 	(void)what;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid != sv->qmgr_pid)
-			continue;
-		sv->qmgr_pid = 0;
-		if (sv->qmgr_fd >= 0)
-			close(sv->qmgr_fd);
-		sv->qmgr_fd = -1;
-		if (sv->stopping)
-			continue;
-		log_warn("serve event=qmgr-died status=%d signal=%d restart_in_ms=%d",
-		         WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-		         WIFSIGNALED(status) ? WTERMSIG(status) : 0, SERVE_QMGR_RESTART_MS);
-		if (sv->qmgr_restart != NULL)
-			evtimer_add(sv->qmgr_restart, &tv);
+		if (pid == sv->qmgr.pid)
+			serve_child_gone(&sv->qmgr, status);
+		else if (pid == sv->keys.pid)
+			serve_child_gone(&sv->keys, status);
 	}
 }
 
-/* serve_qmgr_stop - SIGTERM, wait, SIGKILL after SERVE_QMGR_STOP_MS */
-static void serve_qmgr_stop(struct serve *sv)
+/* serve_child_stop - SIGTERM, wait, SIGKILL after SERVE_QMGR_STOP_MS */
+static void serve_child_stop(struct serve_child *c)
 {
 	int status, waited = 0;
 
-	if (sv->qmgr_pid > 0) {
-		kill(sv->qmgr_pid, SIGTERM);
-		while (waitpid(sv->qmgr_pid, &status, WNOHANG) == 0) {
+	if (c->pid > 0) {
+		kill(c->pid, SIGTERM);
+		while (waitpid(c->pid, &status, WNOHANG) == 0) {
 			if (waited >= SERVE_QMGR_STOP_MS) {
-				log_warn("serve event=qmgr-kill pid=%ld", (long)sv->qmgr_pid);
-				kill(sv->qmgr_pid, SIGKILL);
-				waitpid(sv->qmgr_pid, &status, 0);
+				log_warn("serve event=%s-kill pid=%ld", c->name, (long)c->pid);
+				kill(c->pid, SIGKILL);
+				waitpid(c->pid, &status, 0);
 				break;
 			}
 			usleep(10 * 1000);
 			waited += 10;
 		}
-		sv->qmgr_pid = 0;
+		c->pid = 0;
 	}
-	if (sv->qmgr_fd >= 0)
-		close(sv->qmgr_fd);
-	sv->qmgr_fd = -1;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (c->sv != NULL)
+		serve_child_fd(c);
 }
 
-/* serve_drop_privileges - become SERVE_USER when root and it exists */
+static uid_t serve_chown_uid;
+static gid_t serve_chown_gid;
+
+static int serve_chown_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	if (lchown(path, serve_chown_uid, serve_chown_gid) < 0 && errno != ENOENT)
+		log_warn("serve event=chown-failed path=%s error=\"%s\"", path, strerror(errno));
+	return 0;
+}
+
+/* serve_chown_tree - hand path and everything below it to uid/gid (the
+ * spool's and Maildir's subdirectories were made by root a moment ago);
+ * symbolic links are not followed */
+static void serve_chown_tree(const char *path, uid_t uid, gid_t gid)
+{
+	serve_chown_uid = uid;
+	serve_chown_gid = gid;
+	if (nftw(path, serve_chown_one, 16, FTW_PHYS) < 0 && errno != ENOENT)
+		log_warn("serve event=chown-failed path=%s error=\"%s\"", path, strerror(errno));
+}
+
+/* serve_user - SMEXOP_USER, or SERVE_USER */
+static const char *serve_user(void)
+{
+	const char *u = getenv("SMEXOP_USER");
+
+	return u != NULL && u[0] != '\0' ? u : SERVE_USER;
+}
+
+/* serve_drop_privileges - become serve_user() when root and it exists */
 static int serve_drop_privileges(struct serve *sv)
 {
 	const struct smexop_config *c = sv->cfg;
@@ -355,9 +432,9 @@ static int serve_drop_privileges(struct serve *sv)
 
 	if (geteuid() != 0)
 		return 0;
-	pw = getpwnam(SERVE_USER);
+	pw = getpwnam(serve_user());
 	if (pw == NULL) {
-		log_warn("serve event=running-as-root reason=\"no user %s\"", SERVE_USER);
+		log_warn("serve event=running-as-root reason=\"no user %s\"", serve_user());
 		return 0;
 	}
 	paths[0] = c->spool.dir;
@@ -365,15 +442,28 @@ static int serve_drop_privileges(struct serve *sv)
 	paths[2] = serve_parent_dir(c->store.path, dir, sizeof(dir));
 	paths[3] = c->store.path;
 	for (i = 0; i < 4; i++)
-		if (chown(paths[i], pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+		if (i == 2 ? chown(paths[i], pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT : false)
 			log_warn("serve event=chown-failed path=%s error=\"%s\"", paths[i],
 			         strerror(errno));
+	/* the spool, the Maildirs and the store with its journal files */
+	serve_chown_tree(paths[0], pw->pw_uid, pw->pw_gid);
+	serve_chown_tree(paths[1], pw->pw_uid, pw->pw_gid);
+	for (i = 0; i < 3; i++) {
+		char side[4200];
+		static const char *const ext[] = { "", "-wal", "-shm" };
+
+		snprintf(side, sizeof(side), "%s%s", paths[3], ext[i]);
+		if (chown(side, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+			log_warn("serve event=chown-failed path=%s error=\"%s\"", side,
+			         strerror(errno));
+	}
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		fprintf(stderr, "smexop serve: cannot drop privileges to %s: %s\n", SERVE_USER,
+		fprintf(stderr, "smexop serve: cannot drop privileges to %s: %s\n", serve_user(),
 		        strerror(errno));
 		return -1;
 	}
-	log_info("serve event=privileges-dropped user=%s uid=%u", SERVE_USER, (unsigned)pw->pw_uid);
+	log_info("serve event=privileges-dropped user=%s uid=%u", serve_user(),
+	         (unsigned)pw->pw_uid);
 	return 0;
 }
 
@@ -431,8 +521,10 @@ static void serve_hup_cb(evutil_socket_t sig, short what, void *arg)
 		log_info("serve event=reload result=skipped reason=\"embedded defaults\"");
 		return;
 	}
-	if (sv->qmgr_pid > 0)
-		kill(sv->qmgr_pid, SIGHUP); /* it reloads on its own */
+	if (sv->qmgr.pid > 0)
+		kill(sv->qmgr.pid, SIGHUP); /* it reloads on its own */
+	if (sv->keys.pid > 0)
+		kill(sv->keys.pid, SIGHUP); /* so does the key holder */
 	cfg = serve_load(sv->config_path, true);
 	if (cfg == NULL)
 		return;
@@ -459,11 +551,14 @@ static void serve_close(struct serve *sv)
 	if (sv->drain_timer != NULL)
 		event_free(sv->drain_timer);
 	sv->stopping = true;
-	serve_qmgr_stop(sv);
+	serve_child_stop(&sv->qmgr);
+	serve_child_stop(&sv->keys);
 	if (sv->sig_chld != NULL)
 		event_free(sv->sig_chld);
-	if (sv->qmgr_restart != NULL)
-		event_free(sv->qmgr_restart);
+	if (sv->qmgr.restart != NULL)
+		event_free(sv->qmgr.restart);
+	if (sv->keys.restart != NULL)
+		event_free(sv->keys.restart);
 	sv->server = smtp_server_free(sv->server); /* closes every session */
 	sv->commits = workpool_free(sv->commits);  /* finishes their commits */
 	sv->gw = gateway_free(sv->gw);
@@ -485,7 +580,9 @@ int cli_serve(int argc, char **argv)
 	int i, rc = 1;
 
 	memset(&sv, 0, sizeof(sv));
-	sv.qmgr_fd = -1;
+	sv.qmgr = (struct serve_child){ "qmgr", serve_qmgr_cmd, 0, -1, NULL, &sv };
+	sv.keys = (struct serve_child){ "keyholder", serve_keys_cmd, 0, -1, NULL, &sv };
+	keyholder_client_init(&sv.kc, KEYHOLDER_CLIENT_TIMEOUT_MS);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
 			return serve_usage(stdout);
@@ -529,6 +626,7 @@ int cli_serve(int argc, char **argv)
 	deps.spool = sv.spool;
 	deps.queued = serve_queued;
 	deps.queued_arg = &sv;
+	deps.dkim_remote = keyholder_client_remote(&sv.kc);
 	sv.commits = workpool_new(sv.base, SERVE_COMMIT_THREADS, &err);
 	if (sv.commits == NULL) {
 		fprintf(stderr, "smexop serve: %s\n", err.msg);
@@ -556,22 +654,29 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "smexop serve: %s\n", err.msg);
 		goto out;
 	}
+	/* before the drop: the key holder reads the keys with our privileges
+	 * (root in production) and keeps them; this process never opens them */
+	if (serve_child_spawn(&sv.keys) < 0) {
+		fprintf(stderr, "smexop serve: cannot start the key holder: %s\n", strerror(errno));
+		goto out;
+	}
 	if (serve_drop_privileges(&sv) < 0)
 		goto out;
 	sv.sig_term = evsignal_new(sv.base, SIGTERM, serve_stop_cb, &sv);
 	sv.sig_int = evsignal_new(sv.base, SIGINT, serve_stop_cb, &sv);
 	sv.sig_hup = evsignal_new(sv.base, SIGHUP, serve_hup_cb, &sv);
 	sv.sig_chld = evsignal_new(sv.base, SIGCHLD, serve_chld_cb, &sv);
-	sv.qmgr_restart = evtimer_new(sv.base, serve_qmgr_restart_cb, &sv);
+	sv.qmgr.restart = evtimer_new(sv.base, serve_child_restart_cb, &sv.qmgr);
+	sv.keys.restart = evtimer_new(sv.base, serve_child_restart_cb, &sv.keys);
 	if (sv.sig_term == NULL || sv.sig_int == NULL || sv.sig_hup == NULL ||
-	    sv.sig_chld == NULL || sv.qmgr_restart == NULL || evsignal_add(sv.sig_term, NULL) < 0 ||
-	    evsignal_add(sv.sig_int, NULL) < 0 || evsignal_add(sv.sig_hup, NULL) < 0 ||
-	    evsignal_add(sv.sig_chld, NULL) < 0) {
+	    sv.sig_chld == NULL || sv.qmgr.restart == NULL || sv.keys.restart == NULL ||
+	    evsignal_add(sv.sig_term, NULL) < 0 || evsignal_add(sv.sig_int, NULL) < 0 ||
+	    evsignal_add(sv.sig_hup, NULL) < 0 || evsignal_add(sv.sig_chld, NULL) < 0) {
 		fprintf(stderr, "smexop serve: cannot set up timers and signals\n");
 		goto out;
 	}
 	/* after the ports are bound and privileges dropped, as Postfix's qmgr */
-	if (serve_qmgr_spawn(&sv) < 0) {
+	if (serve_child_spawn(&sv.qmgr) < 0) {
 		fprintf(stderr, "smexop serve: cannot start the queue manager: %s\n",
 		        strerror(errno));
 		goto out;

@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{ "config", cli_config, "check a configuration file (config check FILE)" },
 	{ "spool", cli_spool, "show the message spool (spool dump ID, spool list)" },
 	{ "deliver", cli_deliver, "one queue manager pass, no daemon (deliver --once)" },
+	{ "keyholder", cli_keyholder, "the DKIM/ARC key holder (started by serve)" },
 	{ "queue", cli_queue, "the delivery queue: list, show, retry, delete, hold, release" },
 	{ "quarantine", cli_quarantine, "list, show, release, delete quarantined messages" },
 	{ "directory", cli_directory, "edge blocking recipients: add, remove, list, import" },

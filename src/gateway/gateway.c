@@ -64,6 +64,7 @@ static struct gw_gen *gw_gen_new(struct gateway *gw, struct smexop_config *cfg, 
 	g->env.base = gw->deps.base;
 	g->env.dns = gw->deps.dns;
 	g->env.store = gw->deps.store;
+	g->env.dkim_remote = gw->deps.dkim_remote;
 	g->runner = runner_new(runner_default_stages, runner_ndefault, &g->env, err);
 	if (g->runner == NULL) {
 		free(g);

@@ -43,6 +43,7 @@
 #include "core/err.h"
 #include "smtp/smtp_hooks.h"
 
+struct dkim_sign_remote;
 struct dns;
 struct event_base;
 struct smexop_config;
@@ -63,6 +64,8 @@ struct gateway_deps {
 	 * notification); may be NULL */
 	void (*queued)(void *arg, const char *spool_id);
 	void *queued_arg;
+	/* outbound DKIM signing through the key holder; NULL: key files */
+	const struct dkim_sign_remote *dkim_remote;
 };
 
 struct gateway;

@@ -56,6 +56,7 @@
 #include "core/err.h"
 #include "pipeline/msg.h"
 
+struct dkim_sign_remote;
 struct dns;
 struct event_base;
 struct smexop_config;
@@ -83,6 +84,9 @@ struct pipeline_env {
 	struct dns *dns;
 	struct store *store;  /* may be NULL (no trace records) */
 	int64_t (*now)(void); /* seconds since the epoch; NULL: time() */
+	/* DKIM signing through the key holder (serve); NULL: the outbound
+	 * stage reads the key files itself */
+	const struct dkim_sign_remote *dkim_remote;
 };
 
 struct stage;

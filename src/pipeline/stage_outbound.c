@@ -27,7 +27,11 @@
  * (DONE): inbound authentication verdicts and spam actions do not apply
  * to our own outbound mail, as in EOP.  A signing failure is logged and
  * the message goes unsigned (an outage of the key files should not stop
- * the organisation's mail).
+ * the organisation's mail).  In `smexop serve` the keys are the key
+ * holder's (env->dkim_remote, src/keyholder/): this process asks it which
+ * selector is active and for each signature over a 32-byte digest; a key
+ * holder that is down or slower than its client's timeout (a second)
+ * leaves the message unsigned the same way, with an error line.
  * Internal mail from a relay connector goes on through the inbound
  * stages.
  *
@@ -269,7 +273,13 @@ static void stage_outbound_sign(struct stage *st, struct msg *m)
 		        "event=unsigned reason=no-single-from-domain");
 		return;
 	}
-	r = dkim_signing_for_domain(st->env->cfg, from.domains[0], m->arena, &ds, &err);
+	/* in serve the key holder signs (a blocking round trip on the loop,
+	 * bounded by its client's timeout); the CLI reads the key files */
+	if (st->env->dkim_remote != NULL)
+		r = dkim_signing_remote(st->env->cfg, from.domains[0], st->env->dkim_remote,
+		                        m->arena, &ds, &err);
+	else
+		r = dkim_signing_for_domain(st->env->cfg, from.domains[0], m->arena, &ds, &err);
 	if (r == 0) {
 		msg_log(m, LOG_LEVEL_INFO, "outbound", "event=unsigned domain=%s reason=no-signing",
 		        from.domains[0]);
