@@ -4,9 +4,13 @@
  *
  *   report   builds one aggregate report per policy domain and interval
  *            from the messages recorded, checks the destinations (RFC
- *            7489 7.1, !size) and, as there is no delivery queue yet,
- *            writes the report mail (NAME.eml) and the bare NAME.xml.gz
- *            into --out DIR; the messages are then marked as reported.
+ *            7489 7.1, !size) and, with --queue, commits one report mail
+ *            per destination into the spool queue (report/report_dest.h
+ *            keeps each destination's state; a temporary failure leaves
+ *            the report pending for the next run), and/or writes the
+ *            report mail (NAME.eml) and the bare NAME.xml.gz into --out
+ *            DIR; the messages are marked reported once nothing is
+ *            pending.
  *   import   reads received reports (XML, .xml.gz, .zip or a mail) into
  *            the store; a report seen before is skipped.
  *   summary  per source IP and per reporting organisation: volume, pass
@@ -31,7 +35,10 @@
 #include "core/net.h"
 #include "report/dmarc_report.h"
 #include "report/report_util.h"
+#include "report/report_dest.h"
 #include "store/store.h"
+#include "transport/report_mail.h"
+#include "transport/spool.h"
 
 struct cli_dr {
 	const char *cmd;
@@ -133,15 +140,21 @@ static void cli_dmarc_report_usage(FILE *out)
 	    "aligned; only intervals that have ended by --now), or one per domain for\n"
 	    "[--since, --until).  rua destinations at another organisation need their\n"
 	    "_report._dmarc authorisation record (RFC 7489 7.1); a !size limit is honoured.\n"
-	    "There is no delivery queue yet: the report mail (NAME.eml) and the bare\n"
-	    "NAME.xml.gz are written into --out DIR, and the messages are marked reported.\n"
+	    "With --queue, each authorised destination gets the report mail committed into\n"
+	    "the spool queue; a destination whose check or queueing failed for now is retried\n"
+	    "by the next run with the same report-id, and the messages are marked reported\n"
+	    "only when no destination is pending.  With --out DIR (the default without\n"
+	    "--queue: the current directory) the report mail (NAME.eml) and the bare\n"
+	    "NAME.xml.gz are written there.\n"
 	    "\n"
 	    "options:\n"
 	    "  -c, --config FILE     configuration (store.path, dmarc_reports.*)\n"
 	    "  --db PATH             the database instead of store.path\n"
 	    "  --domain D            only this policy domain\n"
 	    "  --since T, --until T  the interval; T is seconds, YYYY-MM-DD or ...THH:MM:SSZ\n"
-	    "  --out DIR             where reports go (default: the current directory)\n"
+	    "  --out DIR             write the files there (default without --queue: .)\n"
+	    "  --queue               queue the report mails (spool.dir) for delivery\n"
+	    "  --spool DIR           the spool instead of spool.dir\n"
 	    "  --now T               the current time (tests)\n"
 	    "  --json                one JSON object per report\n" CLI_DNS_USAGE
 	    "  --help                this text\n");
@@ -183,15 +196,92 @@ struct cli_report_run {
 	struct cli_dr *c;
 	struct cli_dns *dns;
 	bool dns_open;
-	const char *out_dir;
+	const char *out_dir; /* NULL: no files */
+	struct spool *sp;    /* --queue */
+	bool queue;
 	int64_t now;
 	bool json;
-	unsigned reports;
+	unsigned reports, pending, sent;
 	int ret;
 };
 
-/* cli_report_one - build, check, write and mark one report; 0, 1 (empty)
- * or -1 (message printed) */
+/* one destination in this run: what the check said and what became of it */
+struct cli_report_dest {
+	const char *state; /* queue: "sent", "pending", "failed"; else NULL */
+	const char *note;
+};
+
+/* cli_report_send - queue the report mail of every authorised destination
+ * that still needs it and record each destination's state (report_dest.h) */
+static int cli_report_send(struct cli_report_run *run, struct arena *a,
+                           const struct dmarc_report_conf *conf, const struct dmarc_report *r,
+                           struct dmarc_report_dest *d, struct cli_report_dest *cd, size_t nd,
+                           struct report_dests *prev, struct sx_err *err)
+{
+	const struct smexop_config *cfg = run->c->cfg;
+	size_t i, len;
+
+	for (i = 0; i < nd; i++) {
+		const char *uri = d[i].uri ? d[i].uri : "";
+		const struct report_dest_prev *pv = report_dests_prev(prev, uri);
+		enum report_dest_action act = report_dests_action(prev, uri);
+		char id[SPOOL_ID_MAX];
+
+		if (act == REPORT_DEST_SKIP) {
+			cd[i].state = pv->status;
+			cd[i].note = "done by an earlier run";
+			continue;
+		}
+		switch (d[i].status) {
+		case DMARC_DEST_OK: {
+			if (act == REPORT_DEST_GIVE_UP) {
+				cd[i].state = "failed";
+				cd[i].note = "given up after too many tries";
+				break;
+			}
+			struct report_mail m = { .sender = conf->email,
+				                 .rcpt = d[i].addr,
+				                 .helo = cfg->server.hostname,
+				                 .verdict = "dmarc report",
+				                 .now = run->now };
+			m.data = dmarc_report_message(a, conf, r, &d[i], 1, run->now, &len);
+			m.len = len;
+			if (m.data == NULL) {
+				sx_err_set(err, "out of memory");
+				return -1;
+			}
+			if (report_mail_queue(run->sp, SPOOL_REPORT_DMARC, &m, id, sizeof(id),
+			                      err) == 0) {
+				cd[i].state = "sent";
+				cd[i].note = arena_printf(a, "queued as %s", id);
+			} else {
+				cd[i].state = "pending";
+				cd[i].note = arena_strdup(a, err->msg);
+				run->ret = 1;
+			}
+			break;
+		}
+		case DMARC_DEST_TEMPFAIL:
+		case DMARC_DEST_PENDING:
+			/* the authorisation check failed for now: the next run asks again */
+			cd[i].state = act == REPORT_DEST_GIVE_UP ? "failed" : "pending";
+			cd[i].note =
+			    act == REPORT_DEST_GIVE_UP ? "given up after too many tries" : d[i].why;
+			break;
+		default:
+			cd[i].state = "failed";
+			cd[i].note = d[i].why;
+			break;
+		}
+		if (report_dests_set(run->c->st, prev, r->report_id, uri, cd[i].state, cd[i].note,
+		                     run->now, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* cli_report_one - build, check, write or queue, and mark one report; 0,
+ * 1 (empty) or -1 (message printed) */
 static int cli_report_one(struct cli_report_run *run, const char *domain, int64_t begin,
                           int64_t end)
 {
@@ -204,11 +294,14 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 	};
 	struct store_dmarc_sent sent = { 0 };
 	struct dmarc_report_dest *d = NULL;
+	struct cli_report_dest *cd = NULL;
+	struct report_dests prev;
 	struct dmarc_report r;
 	struct sx_err err = { 0 };
 	struct arena *a = arena_new();
 	char *msg = NULL, *name;
-	size_t nd = 0, i, mlen = 0, ok = 0;
+	size_t nd = 0, i, mlen = 0, ok = 0, len;
+	bool complete = true;
 	struct buf dests;
 	int rc = -1;
 
@@ -217,6 +310,13 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 		fprintf(stderr, "smexop dmarc report: out of memory\n");
 		return -1;
 	}
+	/* a retry keeps the report-id the destinations sent to already have */
+	if (run->queue &&
+	    report_dests_load(run->c->st, a, REPORT_KIND_DMARC, domain, begin, &prev, &err) < 0) {
+		fprintf(stderr, "smexop dmarc report: %s\n", err.msg);
+		goto out;
+	}
+	conf.report_id = run->queue ? prev.report_id : NULL;
 	rc = dmarc_report_build(a, run->c->st, &conf, domain, begin, end, &r, &err);
 	if (rc != 0) {
 		if (rc < 0)
@@ -226,6 +326,11 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 	rc = -1;
 	if (r.record != NULL && r.rec.usable)
 		nd = dmarc_report_dests(a, NULL, domain, &r.rec, false, &d);
+	cd = arena_array(a, nd ? nd : 1, sizeof(*cd));
+	if (cd == NULL) {
+		fprintf(stderr, "smexop dmarc report: out of memory\n");
+		goto out;
+	}
 	for (i = 0; i < nd; i++)
 		if (d[i].status == DMARC_DEST_PENDING)
 			break;
@@ -251,8 +356,9 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 				d[i].why = "the check did not finish";
 			}
 	}
-	/* the size limits apply to the mail as sent; build it once for all
-	 * authorised destinations, then drop those it is too big for */
+	/* the size limits apply to the mail as sent: one per destination when
+	 * queued; else one for all authorised destinations, built once to
+	 * drop those it is too big for */
 	msg = dmarc_report_message(a, &conf, &r, d, nd, run->now, &mlen);
 	if (msg == NULL) {
 		fprintf(stderr, "smexop dmarc report: out of memory\n");
@@ -261,8 +367,12 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 	for (i = 0; i < nd; i++) {
 		if (d[i].status != DMARC_DEST_OK)
 			continue;
-		if ((d[i].max_bytes && mlen > d[i].max_bytes) ||
-		    (conf.max_report_size && mlen > conf.max_report_size)) {
+		len = mlen;
+		if (run->queue &&
+		    dmarc_report_message(a, &conf, &r, &d[i], 1, run->now, &len) == NULL)
+			len = mlen;
+		if ((d[i].max_bytes && len > d[i].max_bytes) ||
+		    (conf.max_report_size && len > conf.max_report_size)) {
 			d[i].status = DMARC_DEST_TOO_BIG;
 			d[i].why = "the report is larger than the destination's !size limit";
 			continue;
@@ -274,20 +384,40 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 		fprintf(stderr, "smexop dmarc report: out of memory\n");
 		goto out;
 	}
-	if (report_write_file(run->out_dir, r.filename, r.gz, r.gz_len, &err) < 0) {
-		fprintf(stderr, "smexop dmarc report: %s\n", err.msg);
-		goto out;
+	if (run->out_dir != NULL) {
+		if (report_write_file(run->out_dir, r.filename, r.gz, r.gz_len, &err) < 0) {
+			fprintf(stderr, "smexop dmarc report: %s\n", err.msg);
+			goto out;
+		}
+		name = arena_printf(a, "%.*s.eml", (int)(strlen(r.filename) - 7), r.filename);
+		if (ok > 0 &&
+		    (name == NULL || report_write_file(run->out_dir, name, msg, mlen, &err) < 0)) {
+			fprintf(stderr, "smexop dmarc report: %s\n",
+			        name ? err.msg : "out of memory");
+			goto out;
+		}
 	}
-	name = arena_printf(a, "%.*s.eml", (int)(strlen(r.filename) - 7), r.filename);
-	if (ok > 0 &&
-	    (name == NULL || report_write_file(run->out_dir, name, msg, mlen, &err) < 0)) {
-		fprintf(stderr, "smexop dmarc report: %s\n", name ? err.msg : "out of memory");
-		goto out;
+	if (run->queue) {
+		if (cli_report_send(run, a, &conf, &r, d, cd, nd, &prev, &err) < 0) {
+			fprintf(stderr, "smexop dmarc report: %s\n", err.msg);
+			goto out;
+		}
+		complete = prev.pending == 0;
+		run->sent += prev.sent;
+	} else {
+		/* written to files: a destination whose check failed for now is
+		 * not lost, the report is made again by the next run */
+		for (i = 0; i < nd; i++)
+			if (d[i].status == DMARC_DEST_TEMPFAIL)
+				complete = false;
 	}
-	for (i = 0; i < nd; i++)
-		if (d[i].status == DMARC_DEST_OK && d[i].addr != NULL &&
+	for (i = 0; i < nd; i++) {
+		bool to = run->queue ? cd[i].state != NULL && strcmp(cd[i].state, "sent") == 0
+		                     : d[i].status == DMARC_DEST_OK;
+		if (to && d[i].addr != NULL &&
 		    buf_printf(&dests, "%s%s", dests.len ? "," : "", d[i].addr) < 0)
 			break;
+	}
 	if (buf_putc(&dests, '\0') < 0) {
 		fprintf(stderr, "smexop dmarc report: too many destinations\n");
 		goto out;
@@ -299,12 +429,14 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 	sent.destinations = dests.data;
 	sent.created = run->now;
 	sent.messages = r.messages;
-	sent.note = ok == 0 ? "no destination to send to" : NULL;
-	if (store_dmarc_mark_reported(run->c->st, &sent, &err) < 0) {
+	sent.note = dests.data[0] == '\0' ? "no destination to send to" : NULL;
+	if (complete && store_dmarc_mark_reported(run->c->st, &sent, &err) < 0) {
 		fprintf(stderr, "smexop dmarc report: %s\n", err.msg);
 		goto out;
 	}
 	run->reports++;
+	if (!complete)
+		run->pending++;
 	if (run->json) {
 		printf("{\"domain\":");
 		cli_json_string(stdout, domain);
@@ -314,7 +446,8 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 		printf(",\"messages\":%llu,\"rows\":%zu,\"file\":", (unsigned long long)r.messages,
 		       r.rows);
 		cli_json_string(stdout, r.filename);
-		printf(",\"size\":%zu,\"destinations\":[", mlen);
+		printf(",\"size\":%zu,\"complete\":%s,\"destinations\":[", mlen,
+		       complete ? "true" : "false");
 		for (i = 0; i < nd; i++) {
 			printf("%s{\"uri\":", i ? "," : "");
 			cli_json_string(stdout, d[i].uri ? d[i].uri : "");
@@ -323,17 +456,26 @@ static int cli_report_one(struct cli_report_run *run, const char *domain, int64_
 				printf(",\"why\":");
 				cli_json_string(stdout, d[i].why);
 			}
+			if (cd[i].state != NULL) {
+				cli_json_field(stdout, "state", cd[i].state, true);
+				cli_json_field(stdout, "note", cd[i].note, true);
+			}
 			printf("}");
 		}
 		printf("]}\n");
 	} else {
-		printf("%s %lld-%lld: %llu messages in %zu rows, report %s -> %s%s\n", domain,
+		printf("%s %lld-%lld: %llu messages in %zu rows, report %s -> %s%s%s\n", domain,
 		       (long long)begin, (long long)(end - 1), (unsigned long long)r.messages,
-		       r.rows, r.report_id, run->out_dir, ok > 0 ? "" : " (no destination)");
+		       r.rows, r.report_id,
+		       run->out_dir ? run->out_dir
+		       : run->queue ? "queue"
+		                    : "-",
+		       ok > 0 ? "" : " (no destination)", complete ? "" : " (pending)");
 		for (i = 0; i < nd; i++)
-			printf("  %s: %s%s%s\n", d[i].uri ? d[i].uri : "?",
+			printf("  %s: %s%s%s%s%s\n", d[i].uri ? d[i].uri : "?",
 			       cli_dest_status(d[i].status), d[i].why ? ": " : "",
-			       d[i].why ? d[i].why : "");
+			       d[i].why ? d[i].why : "", cd[i].state ? " -> " : "",
+			       cd[i].state ? cd[i].state : "");
 	}
 	rc = 0;
 out:
@@ -380,7 +522,8 @@ int cli_dmarc_report(int argc, char **argv)
 {
 	struct cli_dr c = { .cmd = "dmarc report" };
 	struct cli_dns d = { 0 };
-	struct cli_report_run run = { .c = &c, .dns = &d, .out_dir = "." };
+	struct cli_report_run run = { .c = &c, .dns = &d };
+	const char *spool_dir = NULL;
 	struct cli_pending_list list = { 0 };
 	struct sx_err err = { 0 };
 	const char *domain = NULL;
@@ -404,9 +547,13 @@ int cli_dmarc_report(int argc, char **argv)
 			run.json = true;
 			continue;
 		}
+		if (strcmp(opt, "--queue") == 0) {
+			run.queue = true;
+			continue;
+		}
 		if (strcmp(opt, "--domain") != 0 && strcmp(opt, "--since") != 0 &&
 		    strcmp(opt, "--until") != 0 && strcmp(opt, "--out") != 0 &&
-		    strcmp(opt, "--now") != 0)
+		    strcmp(opt, "--now") != 0 && strcmp(opt, "--spool") != 0)
 			return cli_usage_error(c.cmd, "unknown option '%s'", opt);
 		if (i + 1 >= argc)
 			return cli_usage_error(c.cmd, "%s needs a value", opt);
@@ -415,6 +562,8 @@ int cli_dmarc_report(int argc, char **argv)
 			domain = val;
 		else if (strcmp(opt, "--out") == 0)
 			run.out_dir = val;
+		else if (strcmp(opt, "--spool") == 0)
+			spool_dir = val;
 		else if (cli_dr_time(c.cmd, opt, val,
 		                     strcmp(opt, "--since") == 0   ? &since
 		                     : strcmp(opt, "--until") == 0 ? &until
@@ -426,10 +575,22 @@ int cli_dmarc_report(int argc, char **argv)
 	if (since >= 0 && until <= since)
 		return cli_usage_error(c.cmd, "--until must be after --since");
 	run.now = now >= 0 ? now : (int64_t)time(NULL);
+	if (!run.queue && run.out_dir == NULL)
+		run.out_dir = "."; /* as before the queue: files in the current directory */
 	rc = cli_dr_open(&c);
 	if (rc != 0) {
 		cli_dr_close(&c);
 		return rc;
+	}
+	if (run.queue) {
+		struct spool_options so = { .dir = spool_dir ? spool_dir : c.cfg->spool.dir,
+			                    .node_id = c.cfg->spool.node_id };
+		run.sp = spool_open(&so, &err);
+		if (run.sp == NULL) {
+			fprintf(stderr, "smexop dmarc report: %s\n", err.msg);
+			cli_dr_close(&c);
+			return 1;
+		}
 	}
 	int64_t step = (int64_t)(c.cfg->dmarc_reports.interval_ms / 1000);
 	int64_t cutoff = since >= 0 ? until : run.now / step * step;
@@ -468,12 +629,18 @@ int cli_dmarc_report(int argc, char **argv)
 	}
 	if (!run.json && run.reports == 0 && ret == CLI_EXIT_OK)
 		printf("no messages to report\n");
+	else if (!run.json && run.queue)
+		printf("%u reports, %u destinations sent, %u reports pending\n", run.reports,
+		       run.sent, run.pending);
+	if (ret == CLI_EXIT_OK && run.ret != 0)
+		ret = run.ret;
 out:
 	for (k = 0; k < list.n; k++)
 		free(list.v[k]);
 	free(list.v);
 	if (run.dns_open)
 		cli_dns_close(&d);
+	run.sp = spool_close(run.sp);
 	cli_dr_close(&c);
 	return ret;
 }

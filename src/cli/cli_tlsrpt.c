@@ -41,10 +41,11 @@
 #include "report/report_util.h"
 #include "report/tlsrpt.h"
 #include "store/store.h"
+#include "report/report_dest.h"
+#include "transport/report_mail.h"
 #include "transport/spool.h"
 
-#define DAY              86400
-#define TLSRPT_MAX_TRIES 10 /* runs before a pending destination is given up */
+#define DAY 86400
 
 /* ==== report ================================================================ */
 
@@ -97,34 +98,8 @@ struct cli_tr {
 struct cli_tr_dest {
 	const struct tlsrpt_uri *u;
 	const char *status; /* before this run: NULL, "sent", "failed", "pending" */
-	unsigned tries;
 	const char *now_status, *note;
 };
-
-struct cli_tr_prev {
-	struct arena *a;
-	const char *report_id;
-	struct {
-		const char *uri, *status;
-		unsigned tries;
-	} v[TLSRPT_MAX_URIS * 2];
-	size_t n;
-};
-
-static int cli_tr_prev_cb(const struct store_tlsrpt_dest *d, void *arg)
-{
-	struct cli_tr_prev *p = arg;
-
-	if (p->report_id == NULL)
-		p->report_id = arena_strdup(p->a, d->report_id);
-	if (p->n < sizeof(p->v) / sizeof(p->v[0])) {
-		p->v[p->n].uri = arena_strdup(p->a, d->uri);
-		p->v[p->n].status = arena_strdup(p->a, d->status);
-		p->v[p->n].tries = d->tries;
-		p->n++;
-	}
-	return 0;
-}
 
 /* cli_tr_sign - the DKIM-Signature fields for msg (From conf email's
  * domain) followed by msg, in a; msg itself when there is no signing */
@@ -181,41 +156,15 @@ static char *cli_tr_sign(struct cli_tr *t, struct arena *a, char *msg, size_t *l
 static int cli_tr_queue(struct cli_tr *t, const char *msg, size_t len, const char *to, char *id,
                         size_t idsize, struct sx_err *err)
 {
-	struct spool_tx *tx = spool_tx_begin(t->c.sp, err);
-	struct spool_rcpt rcpt = { .addr = to, .notify = "", .orcpt = "" };
-	struct spool_envelope env = { 0 };
-	int rc = -1;
+	struct report_mail m = { .sender = t->c.cfg->tls_reports.email,
+		                 .rcpt = to,
+		                 .helo = t->c.cfg->server.hostname,
+		                 .verdict = "tlsrpt report",
+		                 .now = t->c.now,
+		                 .data = msg,
+		                 .len = len };
 
-	if (tx == NULL)
-		return -1;
-	env.received = t->c.now;
-	env.session_id = "";
-	env.message_id = "";
-	env.sender = t->c.cfg->tls_reports.email;
-	env.dsn_ret = "";
-	env.dsn_envid = "";
-	env.rcpts = &rcpt;
-	env.nrcpts = 1;
-	env.client_ip = "127.0.0.1";
-	env.helo = t->c.cfg->server.hostname;
-	env.ptr = "";
-	env.verdict = "tlsrpt report";
-	env.direction = SPOOL_OUTBOUND;
-	env.connector = "";
-	env.report = SPOOL_REPORT_TLSRPT; /* RFC 8460 5.3: delivered despite TLS failures */
-	env.q_policy = "";
-	env.released_by = "";
-	if (spool_tx_write(tx, msg, len) < 0) {
-		sx_err_set(err, "spool: cannot write the report mail");
-		goto out;
-	}
-	if (spool_tx_finish(tx, err) < 0 || spool_tx_commit(tx, &env, SPOOL_QUEUE, err) < 0)
-		goto out;
-	snprintf(id, idsize, "%s", spool_tx_id(tx));
-	rc = 0;
-out:
-	spool_tx_free(tx);
-	return rc;
+	return report_mail_queue(t->c.sp, SPOOL_REPORT_TLSRPT, &m, id, idsize, err);
 }
 
 struct cli_tr_post {
@@ -359,13 +308,13 @@ static int cli_tr_one(struct cli_tr *t, const char *domain, int64_t begin, int64
 		                    .email = tc->email,
 		                    .submitter = tc->submitter };
 	struct arena *a = arena_new();
-	struct cli_tr_prev prev = { .a = a };
+	struct report_dests prev;
 	struct cli_tr_dest d[TLSRPT_MAX_URIS];
 	struct tlsrpt_record rec;
 	struct tlsrpt_built b;
 	struct sx_err err = { 0 };
 	const char *why = NULL;
-	size_t nd = 0, i, k, mlen = 0;
+	size_t nd = 0, i, mlen = 0;
 	bool complete = true;
 	char *msg = NULL;
 	int rc = -1, r;
@@ -374,7 +323,7 @@ static int cli_tr_one(struct cli_tr *t, const char *domain, int64_t begin, int64
 		fprintf(stderr, "smexop tlsrpt report: out of memory\n");
 		return -1;
 	}
-	if (store_tlsrpt_dests(t->c.st, domain, begin, cli_tr_prev_cb, &prev, &err) != 0)
+	if (report_dests_load(t->c.st, a, REPORT_KIND_TLSRPT, domain, begin, &prev, &err) != 0)
 		goto store_fail;
 	r = tlsrpt_report_build(a, t->c.st, &conf, domain, begin, end, prev.report_id, &b, &err);
 	if (r != 0) {
@@ -393,15 +342,10 @@ static int cli_tr_one(struct cli_tr *t, const char *domain, int64_t begin, int64
 		why = arena_printf(a, "_smtp._tls: %s: nobody to send to", err.msg);
 	}
 	for (i = 0; r == 0 && i < rec.nrua; i++) {
+		const struct report_dest_prev *pv = report_dests_prev(&prev, rec.rua[i].uri);
 		d[nd].u = &rec.rua[i];
-		d[nd].status = NULL;
-		d[nd].tries = 0;
+		d[nd].status = pv != NULL ? pv->status : NULL;
 		d[nd].note = NULL;
-		for (k = 0; k < prev.n; k++)
-			if (strcmp(prev.v[k].uri, rec.rua[i].uri) == 0) {
-				d[nd].status = prev.v[k].status;
-				d[nd].tries = prev.v[k].tries;
-			}
 		d[nd].now_status = d[nd].status ? d[nd].status : "new";
 		nd++;
 	}
@@ -412,7 +356,7 @@ static int cli_tr_one(struct cli_tr *t, const char *domain, int64_t begin, int64
 	}
 	for (i = 0; i < nd; i++) {
 		const struct tlsrpt_uri *u = d[i].u;
-		bool done_before = d[i].status != NULL && strcmp(d[i].status, "pending") != 0;
+		enum report_dest_action act = report_dests_action(&prev, u->uri);
 		size_t len;
 		if (u->kind == TLSRPT_URI_MAILTO) {
 			msg =
@@ -435,9 +379,9 @@ static int cli_tr_one(struct cli_tr *t, const char *domain, int64_t begin, int64
 				}
 			}
 		}
-		if (!t->queue || done_before)
+		if (!t->queue || act == REPORT_DEST_SKIP)
 			continue;
-		if (d[i].tries >= TLSRPT_MAX_TRIES) {
+		if (act == REPORT_DEST_GIVE_UP) {
 			d[i].now_status = "failed";
 			d[i].note = "given up after too many tries";
 		} else if (u->kind == TLSRPT_URI_MAILTO) {
@@ -453,18 +397,11 @@ static int cli_tr_one(struct cli_tr *t, const char *domain, int64_t begin, int64
 		} else {
 			d[i].now_status = cli_tr_post(t, a, u, &b, &d[i].note);
 		}
-		struct store_tlsrpt_dest sd = { .policy_domain = domain,
-			                        .begin = begin,
-			                        .report_id = b.rep.report_id,
-			                        .uri = u->uri,
-			                        .status = d[i].now_status,
-			                        .note = d[i].note,
-			                        .time = t->c.now };
-		if (store_tlsrpt_dest_set(t->c.st, &sd, &err) < 0)
+		if (report_dests_set(t->c.st, &prev, b.rep.report_id, u->uri, d[i].now_status,
+		                     d[i].note, t->c.now, &err) < 0)
 			goto store_fail;
-		if (strcmp(d[i].now_status, "sent") == 0)
-			t->sent++;
 	}
+	t->sent += prev.sent;
 	for (i = 0; i < nd; i++)
 		if (strcmp(d[i].now_status, "pending") == 0 || strcmp(d[i].now_status, "new") == 0)
 			complete = false;

@@ -388,9 +388,13 @@ int dmarc_report_build(struct arena *a, struct store *st, const struct dmarc_rep
 	out->rows = rr.n;
 	dmarc_record_parse(a, rr.record, strlen(rr.record), &out->rec);
 	report_random(rnd, sizeof(rnd));
-	out->report_id = arena_printf(a, "%s.%lld.%lld.%02x%02x%02x%02x%02x%02x%02x%02x", domain,
-	                              (long long)begin, (long long)(end - 1), rnd[0], rnd[1],
-	                              rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	if (c->report_id != NULL)
+		out->report_id = arena_strdup(a, c->report_id);
+	else
+		out->report_id =
+		    arena_printf(a, "%s.%lld.%lld.%02x%02x%02x%02x%02x%02x%02x%02x", domain,
+		                 (long long)begin, (long long)(end - 1), rnd[0], rnd[1], rnd[2],
+		                 rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	out->filename = arena_printf(a, "%s!%s!%lld!%lld.xml.gz", report_receiver(c), domain,
 	                             (long long)begin, (long long)(end - 1));
 	if (out->domain == NULL || out->report_id == NULL || out->filename == NULL)

@@ -96,6 +96,7 @@ struct dmarc_report_conf {
 	const char *receiver;           /* domain in file names; NULL: that of email */
 	uint64_t max_report_size;       /* 0: no limit of our own */
 	const struct orgdomain *psl;    /* NULL: the default list */
+	const char *report_id;          /* a retry's id (report_dest.h); NULL: a new one */
 };
 
 struct dmarc_report {

@@ -17,12 +17,20 @@ inbound connector with relay rights, so it is outbound and goes direct.
   - RFC 8460 5.3: the TLS-RPT report mail about that domain, to that same
     domain, carries the K record and is delivered despite the failing
     MTA-STS policy, and its session is not counted;
+  - `smexop dmarc report --queue`: the external destination's
+    authorisation check times out (a DNS server that does not answer): the
+    other destination is queued, this one stays pending and the messages
+    stay unreported; the next run (DNS from the zone) sends it under the
+    same report-id and marks them; a third run has nothing; both mails
+    (K dmarc) are delivered to nomatch.test's failing MX, the report
+    parsed with Python's email package;
 
 usage: test_report_queue.py SMEXOP
 """
 
 import email
 import email.policy
+import gzip
 import json
 import os
 import smtplib
@@ -90,6 +98,9 @@ tls_reports:
   enabled: {tlsrpt}
   org_name: Example Org
   email: tlsrpt@example.org
+dmarc_reports:
+  org_name: Example Org
+  email: dmarc-reports@example.org
 {extra}"""
 
 
@@ -267,6 +278,71 @@ def sts_cases(res, smexop, tmp, web, mxh, values):
         srv.stop()
 
 
+def dmarc_cases(res, smexop, tmp, mxh, values):
+    """task 3: DMARC aggregate reports through the spool, per-destination state"""
+    zone = os.path.join(tmp, "zone")
+    db = os.path.join(tmp, "state", "smexop.db")
+    srv = Server(smexop, tmp, values)
+    try:
+        yday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+        for i in range(3):
+            rc, out, err = run(smexop, "dmarc", "--from-domain", "nomatch.test", "--spf-domain",
+                               "nomatch.test", "--spf", "pass", "--record", "--ip", "192.0.2.7",
+                               "--time", "%sT10:00:%02dZ" % (yday, i), "-c", srv.cfg,
+                               "--dns-zone", zone)
+        dead = free_port()
+        rc, out, err = run(smexop, "dmarc", "report", "--queue", "--json", "-c", srv.cfg,
+                           "--dns", "127.0.0.1:%d" % dead, "--dns-timeout", "300")
+        first = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+        st = {d["uri"]: (d["status"], d.get("state")) for d in first[0]["destinations"]} \
+            if first else {}
+        res.check("dmarc report --queue: the same-organisation destination is queued, the "
+                  "external one whose check timed out stays pending",
+                  rc == 0 and len(first) == 1 and not first[0]["complete"] and
+                  st.get("mailto:dmarc@nomatch.test") == ("ok", "sent") and
+                  st.get("mailto:agg@ext.example") == ("tempfail", "pending"), out + err)
+        con = sqlite3.connect(db)
+        unreported = con.execute("SELECT COUNT(*) FROM dmarc_sent").fetchone()[0]
+        con.close()
+        res.check("a temporary failure does not mark the messages reported", unreported == 0,
+                  "%d dmarc_sent rows" % unreported)
+        rc, out, err = run(smexop, "dmarc", "report", "--queue", "--json", "-c", srv.cfg,
+                           "--dns-zone", zone)
+        second = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+        st = {d["uri"]: d.get("state") for d in second[0]["destinations"]} if second else {}
+        res.check("the next run sends the pending one only, under the same report-id",
+                  rc == 0 and len(second) == 1 and second[0]["complete"] and
+                  second[0]["report_id"] == first[0]["report_id"] and
+                  st == {"mailto:dmarc@nomatch.test": "sent", "mailto:agg@ext.example": "sent"}
+                  and "earlier run" in json.dumps(second[0]), out + err)
+        rc, out, err = run(smexop, "dmarc", "report", "--queue", "-c", srv.cfg,
+                           "--dns-zone", zone)
+        res.check("and marks the messages: a third run has nothing",
+                  rc == 0 and "no messages to report" in out, out + err)
+        reps = [e for e in queue_list(smexop, srv.cfg) if e.get("report") == "dmarc"]
+        for e in reps:
+            run(smexop, "queue", "retry", e["id"], "-c", srv.cfg)
+        res.check("two report mails queued, marked K dmarc", len(reps) == 2, repr(reps))
+
+        def got():
+            return [m for m in mxh.messages
+                    if m["rcpts"] in (["dmarc@nomatch.test"], ["agg@ext.example"])]
+        wait_for(lambda: len(got()) == 2, 20)
+        ok = len(got()) == 2
+        for m in got():
+            msg = email.message_from_bytes(m["content"], policy=email.policy.default)
+            parts = [p for p in msg.walk() if p.get_filename()]
+            xml = gzip.decompress(parts[0].get_content()) if parts else b""
+            ok = ok and msg["From"] is not None and "dmarc@" not in str(msg["From"]) and \
+                first[0]["report_id"].encode() in xml and b"<feedback" in xml and \
+                str(msg["To"]).strip("<>") == m["rcpts"][0]
+        res.check("both delivered despite nomatch.test's failing MTA-STS policy; the mail "
+                  "carries the gzip'ed XML report with that report-id", ok,
+                  repr([m["rcpts"] for m in mxh.messages]))
+    finally:
+        srv.stop()
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -308,6 +384,11 @@ def main():
                 f.write("mx.%s.test. IN A 127.0.0.1\n" % dom)
                 f.write('_smtp._tls.%s.test. IN TXT "v=TLSRPTv1; rua=mailto:tls@%s.test"\n'
                         % (dom, dom))
+            f.write('_dmarc.nomatch.test. IN TXT "v=DMARC1; p=none; '
+                    'rua=mailto:dmarc@nomatch.test,mailto:agg@ext.example"\n'
+                    'nomatch.test. IN TXT "v=spf1 ip4:192.0.2.0/24 -all"\n'
+                    'nomatch.test._report._dmarc.ext.example. IN TXT "v=DMARC1"\n'
+                    "ext.example. IN MX 10 mx.ok.test.\n")
         web = mtasts_server.PolicyServer(certs, os.path.join(d, "sites.json"))
         web.start()
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -324,6 +405,10 @@ def main():
                       extra="")
         try:
             sts_cases(res, smexop, tmp, web, mxh, values)
+            dmarc_cases(res, smexop, tmp, mxh, values)
+        except Exception:
+            sys.stdout.write(serve_log(tmp)[-8000:])
+            raise
         finally:
             ctl.stop()
             web.stop()
