@@ -33,6 +33,8 @@ check_layer store 'core|store'
 check_layer auth 'core|mime|auth'
 check_layer filter 'core|mime|filter'
 check_layer pipeline 'core|mime|auth|filter|store|transport|pipeline'
+# the key holder sits on auth/ (and core/); auth/ and pipeline/ know nothing of it
+check_layer keyholder 'core|auth|keyholder'
 # no stage includes another stage (stage_X.c may include only its own stage_X.h)
 for f in $(git ls-files 'src/pipeline/stage_*.c'); do
 	own=$(basename "$f" .c)
