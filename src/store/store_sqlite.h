@@ -114,9 +114,8 @@ int store_sqlite_tlsrpt_add(struct store *st, int64_t time, const struct store_t
                             const struct store_tlsrpt_failure *f, struct sx_err *err);
 int store_sqlite_tlsrpt_pending(struct store *st, const char *domain, int64_t since, int64_t until,
                                 store_tlsrpt_pending_cb cb, void *arg, struct sx_err *err);
-int store_sqlite_tlsrpt_policies(struct store *st, const char *domain, int64_t begin,
-                                 int64_t end, store_tlsrpt_policy_cb cb, void *arg,
-                                 struct sx_err *err);
+int store_sqlite_tlsrpt_policies(struct store *st, const char *domain, int64_t begin, int64_t end,
+                                 store_tlsrpt_policy_cb cb, void *arg, struct sx_err *err);
 int store_sqlite_tlsrpt_dest_set(struct store *st, const struct store_tlsrpt_dest *d,
                                  struct sx_err *err);
 int store_sqlite_tlsrpt_dests(struct store *st, const char *domain, int64_t begin,
