@@ -41,6 +41,7 @@
 #include "store/store.h"
 #include "transport/msgtrace.h"
 #include "transport/queue.h"
+#include "transport/report_sched.h"
 #include "transport/spool.h"
 
 static int cli_queue_usage(FILE *out)
@@ -71,6 +72,7 @@ struct cli_qmgr {
 	struct store *store;
 	struct spool *spool;
 	struct queue *q;
+	struct report_sched *sched; /* DMARC and TLS-RPT reports (not with --once) */
 	struct event *sig[3], *idle;
 	bool once;
 };
@@ -126,8 +128,17 @@ static void cli_qmgr_signal(evutil_socket_t sig, short what, void *arg)
 		log_error("queue event=reload-failed config=%s", m->config_path);
 		return;
 	}
+	report_sched_reload(m->sched, cfg);
 	queue_reload(m->q, cfg);
 	log_info("queue event=reloaded config=%s", m->config_path);
+}
+
+/* cli_qmgr_reports_done - a report round may have queued mails: deliver now */
+static void cli_qmgr_reports_done(void *arg)
+{
+	struct cli_qmgr *m = arg;
+
+	queue_notify(m->q, "*");
 }
 
 static void cli_qmgr_idle(evutil_socket_t fd, short what, void *arg)
@@ -149,6 +160,7 @@ static void cli_qmgr_close(struct cli_qmgr *m)
 			event_free(m->sig[i]);
 	if (m->idle != NULL)
 		event_free(m->idle);
+	m->sched = report_sched_free(m->sched);
 	m->q = queue_free(m->q);
 	m->dns = dns_free(m->dns);
 	m->zone = dns_zone_free(m->zone);
@@ -223,6 +235,13 @@ static int cli_qmgr_run(struct cli_spool_ctx *c, int notify_fd, bool once)
 			goto out;
 		log_info("queue event=started pid=%ld spool=%s", (long)getpid(),
 		         spool_dir(m.spool));
+		struct report_sched_options ro = { .base = m.base,
+			                           .config_path = m.config_path,
+			                           .done = cli_qmgr_reports_done,
+			                           .arg = &m };
+		m.sched = report_sched_new(&ro, cfg, &err);
+		if (m.sched == NULL)
+			log_warn("queue event=no-report-scheduler error=\"%s\"", err.msg);
 	}
 	if (queue_start(m.q) < 0)
 		goto out;

@@ -232,6 +232,7 @@ struct config_mta_sts {
 };
 
 struct config_dmarc_reports {
+	bool enabled; /* the queue manager sends aggregate reports (report_sched.h) */
 	const char *org_name;
 	const char *email;
 	const char *extra_contact_info;
@@ -253,6 +254,13 @@ struct config_tls_reports {
 	uint64_t interval_ms;
 	uint64_t max_import_size;
 	char email_default[300]; /* holds the computed default of email */
+};
+
+/* the report scheduler of the queue manager (transport/report_sched.h) */
+struct config_report_schedule {
+	uint64_t check_interval_ms; /* a round at least this often */
+	uint64_t start_delay_ms;    /* the first round after the manager starts */
+	uint64_t job_timeout_ms;    /* a report run taking longer is killed */
 };
 
 /* anti-phishing policy (EOP's AntiPhishPolicy): the actions for DMARC
@@ -364,6 +372,7 @@ struct smexop_config {
 	struct config_quarantine quarantine;
 	struct config_dmarc_reports dmarc_reports;
 	struct config_tls_reports tls_reports;
+	struct config_report_schedule report_schedule;
 	struct config_mta_sts mta_sts;
 	struct config_dkim dkim;
 	struct config_connection_filter connection_filter;

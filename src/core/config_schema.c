@@ -1049,6 +1049,13 @@ static const struct config_schema mta_sts_schema = {
 };
 
 static const struct config_entry dmarc_reports_entries[] = {
+	{ .name = "enabled",
+	  .type = CONFIG_BOOL,
+	  .offset = offsetof(struct config_dmarc_reports, enabled),
+	  .def = "false",
+	  .doc = "The queue manager sends the aggregate reports of each ended interval to the "
+	         "rua of the policy domains (report_schedule); messages are recorded either "
+	         "way, for `smexop dmarc report`." },
 	{ .name = "org_name",
 	  .type = CONFIG_STRING,
 	  .offset = offsetof(struct config_dmarc_reports, org_name),
@@ -1195,6 +1202,46 @@ static const struct config_schema tls_reports_schema = {
 	.entries = tls_reports_entries,
 	.nentries = N(tls_reports_entries),
 	.finish = tls_reports_finish,
+};
+
+/* ---- report_schedule ------------------------------------------------ */
+
+static const struct config_entry report_schedule_entries[] = {
+	{ .name = "check_interval",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_report_schedule, check_interval_ms),
+	  .def = "1h",
+	  .min = 1000,
+	  .max = 24 * 60 * 60 * 1000ULL,
+	  .doc = "How often the queue manager looks for due DMARC and TLS-RPT reports and "
+	         "retries pending destinations; a round also runs just after each reporting "
+	         "interval ends." },
+	{ .name = "start_delay",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_report_schedule, start_delay_ms),
+	  .def = "30s",
+	  .min = 0,
+	  .max = 60 * 60 * 1000ULL,
+	  .doc = "The first round after the queue manager starts (reports of intervals that "
+	         "ended while it was down)." },
+	{ .name = "job_timeout",
+	  .type = CONFIG_DURATION,
+	  .offset = offsetof(struct config_report_schedule, job_timeout_ms),
+	  .def = "10m",
+	  .min = 1000,
+	  .max = 24 * 60 * 60 * 1000ULL,
+	  .doc = "A report run (`smexop dmarc|tlsrpt report --queue`) taking longer is "
+	         "killed; the next round takes it up again." },
+};
+
+static const struct config_schema report_schedule_schema = {
+	.name = "report_schedule",
+	.doc = "The report scheduler of the queue manager: when dmarc_reports.enabled or "
+	       "tls_reports.enabled, it runs `smexop dmarc report --queue` and `smexop tlsrpt "
+	       "report --queue` as child processes (docs/dmarc-reports.md).",
+	.size = sizeof(struct config_report_schedule),
+	.entries = report_schedule_entries,
+	.nentries = N(report_schedule_entries),
 };
 
 /* ---- perimeter: connection filter, reputation, domains, directory --- */
@@ -1814,6 +1861,7 @@ static const struct config_entry root_entries[] = {
 	SECTION(quarantine, quarantine_schema),
 	SECTION(dmarc_reports, dmarc_reports_schema),
 	SECTION(tls_reports, tls_reports_schema),
+	SECTION(report_schedule, report_schedule_schema),
 	SECTION(mta_sts, mta_sts_schema),
 	SECTION(dkim, dkim_schema),
 	SECTION(connection_filter, connection_filter_schema),
