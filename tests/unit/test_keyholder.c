@@ -385,6 +385,7 @@ static void *holder_run(void *arg)
 struct verify_ctx {
 	struct event_base *base;
 	struct dkim_verify *v;
+	enum arc_result arc;
 	bool done;
 };
 
@@ -422,6 +423,34 @@ static size_t verify_pass(struct dns_zone *z, struct arena *a, const char *text,
 	dns_free(dns);
 	event_base_free(base);
 	return pass;
+}
+
+static void arc_done(struct arc_verify *v, void *arg)
+{
+	struct verify_ctx *c = arg;
+
+	c->done = true;
+	c->arc = arc_verify_verdict(v)->result;
+	event_base_loopbreak(c->base);
+}
+
+/* arc_check - the ARC chain result of text against zone z */
+static enum arc_result arc_check(struct dns_zone *z, struct arena *a, const char *text)
+{
+	struct event_base *base = event_base_new();
+	struct dns *dns = dns_new_zone(base, z);
+	struct verify_ctx vc = { 0 };
+	struct sx_err err = { 0 };
+	struct raw_message m;
+
+	assert_int_equal(raw_message_parse(&m, a, text, strlen(text), NULL, &err), 0);
+	vc.base = base;
+	assert_non_null(arc_verify_start(dns, base, a, &m, NULL, arc_done, &vc));
+	while (!vc.done)
+		assert_true(event_base_dispatch(base) >= 0);
+	dns_free(dns);
+	event_base_free(base);
+	return vc.arc;
 }
 
 static void test_remote_sign(void **state)
@@ -500,6 +529,17 @@ static void test_remote_sign(void **state)
 		assert_int_equal(raw_message_parse(&m, a, out.data, out.len, NULL, &err), 0);
 		assert_int_equal(arc_seal(a, &m, &sg.signers[0], &ao, &sealed, &err), 0);
 		assert_non_null(strstr(sealed.as, "s=selector1"));
+		/* ... and the sealed message validates: cv=pass for instance 1 */
+		{
+			char *text = arena_printf(a, "%s%s%s%.*s", sealed.as, sealed.ams,
+			                          sealed.aar, (int)out.len, out.data);
+
+			assert_non_null(text);
+			assert_int_equal(arc_check(z, a, text), ARC_PASS);
+			/* a changed body breaks it: the check can fail */
+			text[strlen(text) - 3] = 'X';
+			assert_int_equal(arc_check(z, a, text), ARC_FAIL);
+		}
 	}
 
 	/* a signer for a key the holder does not have fails, whatever it claims */
