@@ -57,7 +57,8 @@ static void kh_bytes(struct kh_rd *r, void *out, size_t n)
 }
 
 /* kh_name - a u8 length (min..max) and that many bytes, NUL-terminated in
- * out; a name when want_name (dkim_domain_check), no NUL in any case */
+ * out; when not empty it must be a DNS name (dkim_domain_check: no NUL,
+ * no space, no empty label) */
 static void kh_name(struct kh_rd *r, char *out, size_t min, size_t max)
 {
 	size_t n = kh_u8(r);

@@ -617,12 +617,46 @@ static void test_remote_sign(void **state)
 	config_free(cfg);
 }
 
+/* keyholder_serve_one on its own: a datagram longer than any message is
+ * refused by its real length (MSG_TRUNC), a good one answered, end of file
+ * reported */
+static void test_serve_one(void **state)
+{
+	uint8_t big[3 * KEYHOLDER_MSG_MAX], p[KEYHOLDER_MSG_MAX];
+	struct keyholder_req q;
+	struct keyholder_reply r;
+	int sp[2];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	memset(&q, 0, sizeof(q));
+	q.type = KEYHOLDER_INFO;
+	q.id = 77;
+	snprintf(q.domain, sizeof(q.domain), "example.com");
+	n = keyholder_req_encode(&q, p, sizeof(p));
+	/* a good request with a tail past the buffer: still malformed */
+	memset(big, 0, sizeof(big));
+	memcpy(big, p, n);
+	assert_int_equal(send(sp[0], big, sizeof(big), 0), (ssize_t)sizeof(big));
+	assert_int_equal(keyholder_serve_one(NULL, sp[1]), -1);
+	assert_int_equal(send(sp[0], p, n, 0), (ssize_t)n);
+	assert_int_equal(keyholder_serve_one(NULL, sp[1]), 1);
+	n = (size_t)recv(sp[0], p, sizeof(p), 0);
+	assert_int_equal(keyholder_reply_decode(p, n, &r), 0);
+	assert_int_equal(r.id, 77);
+	assert_int_equal(r.status, KEYHOLDER_NOKEY);
+	close(sp[0]);
+	assert_int_equal(keyholder_serve_one(NULL, sp[1]), 0);
+	close(sp[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_req_roundtrip), cmocka_unit_test(test_req_malformed),
 		cmocka_unit_test(test_reply_codec),   cmocka_unit_test(test_keys_answer),
-		cmocka_unit_test(test_remote_sign),
+		cmocka_unit_test(test_serve_one),     cmocka_unit_test(test_remote_sign),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
