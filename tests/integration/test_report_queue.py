@@ -24,6 +24,13 @@ inbound connector with relay rights, so it is outbound and goes direct.
     same report-id and marks them; a third run has nothing; both mails
     (K dmarc) are delivered to nomatch.test's failing MX, the report
     parsed with Python's email package;
+  - the report scheduler of the queue manager (dmarc_reports.enabled,
+    tls_reports.enabled, report_schedule.check_interval 2s): at start it
+    queues the DMARC and TLS-RPT reports of ended periods (yesterday's
+    DMARC messages, a TLS-RPT counter of yesterday put into the store),
+    which are delivered and checked with Python's email package; a DMARC
+    message of an older interval recorded while it runs is reported by a
+    later round; after a restart nothing is sent again.
 
 usage: test_report_queue.py SMEXOP
 """
@@ -32,6 +39,7 @@ import email
 import email.policy
 import gzip
 import json
+import shutil
 import os
 import smtplib
 import sqlite3
@@ -161,13 +169,13 @@ def tlsrpt_sessions(db, domain):
 
 
 class Server:
-    def __init__(self, smexop, tmp, values):
+    def __init__(self, smexop, tmp, values, text=CONFIG):
         self.smexop, self.tmp = smexop, tmp
         self.port = free_port()
         self.cfg = os.path.join(tmp, "smexop.yaml")
         self.values = values
         with open(self.cfg, "w") as f:
-            f.write(CONFIG.format(tmp=tmp, port=self.port, **values))
+            f.write(text.format(tmp=tmp, port=self.port, **values))
         self.log = open(os.path.join(tmp, "serve.log"), "ab")
         self.proc = start_serve(smexop, self.cfg, self.log)
         if not wait_listening(self.proc, self.port):
@@ -343,6 +351,98 @@ def dmarc_cases(res, smexop, tmp, mxh, values):
         srv.stop()
 
 
+def sched_cases(res, smexop, top, mxh, values):
+    """task 4: the report scheduler inside the queue manager of smexop serve"""
+    tmp = os.path.join(top, "sched")
+    os.mkdir(tmp)
+    shutil.copy(os.path.join(top, "zone"), os.path.join(tmp, "zone"))
+    zone = os.path.join(tmp, "zone")
+    db = os.path.join(tmp, "state", "smexop.db")
+    os.mkdir(os.path.join(tmp, "state"))
+    day = 86400
+    yday = (int(time.time()) // day - 1) * day
+    extra = ("report_schedule:\n  check_interval: 2s\n  start_delay: 0s\n"
+             "  job_timeout: 60s\n")
+    vals = dict(values, extra=extra)
+
+    def record(t):
+        return run(smexop, "dmarc", "--from-domain", "ok.test", "--spf-domain", "ok.test",
+                   "--spf", "pass", "--record", "--ip", "192.0.2.9", "--time", str(t),
+                   "--db", db, "--dns-zone", zone)
+    for i in range(2):
+        record(yday + 3600 + i)
+    # a TLS-RPT counter of yesterday, as delivery would have left it
+    run(smexop, "tlsrpt", "summary", "--db", db)  # creates the schema
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO tlsrpt_counter (day, policy_domain, policy_type, successful,"
+                " failed) VALUES (?, 'ok.test', 'no-policy-found', 5, 0)", (yday,))
+    con.commit()
+    con.close()
+
+    def mails(rcpt):
+        return [m for m in mxh.messages if m["rcpts"] == [rcpt]]
+    base_d, base_t = len(mails("dmarc@ok.test")), len(mails("tls@ok.test"))
+    cfgtext = CONFIG.replace("dmarc_reports:\n", "dmarc_reports:\n  enabled: true\n")
+    srv = Server(smexop, tmp, vals, text=cfgtext)
+    try:
+        got = wait_for(lambda: len(mails("dmarc@ok.test")) > base_d and
+                       len(mails("tls@ok.test")) > base_t, 40)
+        res.check("scheduler at start: the DMARC and TLS-RPT reports of ended periods are "
+                  "queued and delivered", got,
+                  "%r" % [m["rcpts"] for m in mxh.messages])
+        ok = False
+        if got:
+            d = email.message_from_bytes(mails("dmarc@ok.test")[-1]["content"],
+                                         policy=email.policy.default)
+            att = [p for p in d.walk() if p.get_filename()]
+            xml = gzip.decompress(att[0].get_content()).decode() if att else ""
+            t = email.message_from_bytes(mails("tls@ok.test")[-1]["content"],
+                                         policy=email.policy.default)
+            tatt = [p for p in t.walk() if p.get_content_type() == "application/tlsrpt+gzip"]
+            rep_json = json.loads(gzip.decompress(tatt[0].get_content())) if tatt else {}
+            pol = rep_json.get("policies", [{}])[0]
+            ok = ("<domain>ok.test</domain>" in xml and "<count>2</count>" in xml and
+                  t.get_content_type() == "multipart/report" and
+                  t["TLS-Report-Domain"] == "ok.test" and
+                  pol.get("summary", {}).get("total-successful-session-count") == 5)
+        res.check("the report mails parse: DMARC XML for ok.test with 2 messages; TLS-RPT "
+                  "multipart/report with 5 successful sessions", ok,
+                  serve_log(tmp)[-3000:] if not ok else "")
+        n_d = len(mails("dmarc@ok.test"))
+        record(yday - 2 * day + 7200)  # an older interval, while it runs
+        got = wait_for(lambda: len(mails("dmarc@ok.test")) > n_d, 30)
+        res.check("a later round (check_interval) reports what was recorded meanwhile", got,
+                  "%d -> %d" % (n_d, len(mails("dmarc@ok.test"))))
+        log = serve_log(tmp)
+        res.check("the rounds ran in the queue manager, their output logged",
+                  "reports event=job-done job=dmarc status=0" in log and
+                  "reports event=job-done job=tlsrpt status=0" in log and
+                  "reports event=output job=dmarc" in log, log[-2000:])
+    finally:
+        srv.stop()
+    counts = (len(mails("dmarc@ok.test")), len(mails("tls@ok.test")))
+    with open(os.path.join(tmp, "serve.log"), "rb") as f:
+        mark = len(f.read())
+    srv = Server(smexop, tmp, vals, text=cfgtext)
+    try:
+        wait_for(lambda: serve_log(tmp)[mark:].count("event=round-done") >= 2, 30)
+        time.sleep(1)
+        res.check("after a restart nothing is sent again (the store says what is done)",
+                  (len(mails("dmarc@ok.test")), len(mails("tls@ok.test"))) == counts and
+                  serve_log(tmp)[mark:].count("event=round-done") >= 2,
+                  "%r -> %r" % (counts, (len(mails("dmarc@ok.test")),
+                                         len(mails("tls@ok.test")))))
+    finally:
+        srv.stop()
+    con = sqlite3.connect(db)
+    sent = con.execute("SELECT COUNT(*) FROM dmarc_sent").fetchone()[0]
+    unrep = con.execute("SELECT COUNT(*) FROM tlsrpt_counter WHERE report_id IS NULL"
+                        " AND day < ?", (yday + day,)).fetchone()[0]
+    con.close()
+    res.check("the store: two DMARC reports sent, yesterday's TLS-RPT counter reported",
+              sent == 2 and unrep == 0, "%d sent, %d unreported" % (sent, unrep))
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -388,7 +488,9 @@ def main():
                     'rua=mailto:dmarc@nomatch.test,mailto:agg@ext.example"\n'
                     'nomatch.test. IN TXT "v=spf1 ip4:192.0.2.0/24 -all"\n'
                     'nomatch.test._report._dmarc.ext.example. IN TXT "v=DMARC1"\n'
-                    "ext.example. IN MX 10 mx.ok.test.\n")
+                    "ext.example. IN MX 10 mx.ok.test.\n"
+                    '_dmarc.ok.test. IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@ok.test"\n'
+                    'ok.test. IN TXT "v=spf1 ip4:192.0.2.0/24 -all"\n')
         web = mtasts_server.PolicyServer(certs, os.path.join(d, "sites.json"))
         web.start()
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -406,6 +508,7 @@ def main():
         try:
             sts_cases(res, smexop, tmp, web, mxh, values)
             dmarc_cases(res, smexop, tmp, mxh, values)
+            sched_cases(res, smexop, tmp, mxh, values)
         except Exception:
             sys.stdout.write(serve_log(tmp)[-8000:])
             raise
