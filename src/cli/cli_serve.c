@@ -249,7 +249,7 @@ static int serve_state(struct serve *sv)
 	return 0;
 }
 
-/* ---- the queue manager child ------------------------------------------------ */
+/* ---- the children: queue manager and key holder ---------------------------- */
 
 static const char *const serve_qmgr_cmd[] = { "queue", "run", "--notify-fd", "3", NULL };
 static const char *const serve_keys_cmd[] = { "keyholder", "--fd", "3", NULL };
@@ -441,11 +441,11 @@ static int serve_drop_privileges(struct serve *sv)
 	paths[1] = c->delivery.maildir;
 	paths[2] = serve_parent_dir(c->store.path, dir, sizeof(dir));
 	paths[3] = c->store.path;
-	for (i = 0; i < 4; i++)
-		if (i == 2 ? chown(paths[i], pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT : false)
-			log_warn("serve event=chown-failed path=%s error=\"%s\"", paths[i],
-			         strerror(errno));
-	/* the spool, the Maildirs and the store with its journal files */
+	/* the store's directory (not what else it holds), the spool and
+	 * Maildir trees, and the store with its journal files */
+	if (chown(paths[2], pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+		log_warn("serve event=chown-failed path=%s error=\"%s\"", paths[2],
+		         strerror(errno));
 	serve_chown_tree(paths[0], pw->pw_uid, pw->pw_gid);
 	serve_chown_tree(paths[1], pw->pw_uid, pw->pw_gid);
 	for (i = 0; i < 3; i++) {
