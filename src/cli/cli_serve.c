@@ -104,6 +104,7 @@ struct serve {
 	struct event *sig_chld;
 	struct event *sig_term, *sig_int, *sig_hup, *stop_timer, *drain_timer;
 	bool stopping;
+	bool dropped; /* privileges were dropped: a child started now has none */
 };
 
 static int serve_usage(FILE *out)
@@ -251,6 +252,14 @@ static int serve_state(struct serve *sv)
 
 /* ---- the children: queue manager and key holder ---------------------------- */
 
+/* serve_user - SMEXOP_USER, or SERVE_USER */
+static const char *serve_user(void)
+{
+	const char *u = getenv("SMEXOP_USER");
+
+	return u != NULL && u[0] != '\0' ? u : SERVE_USER;
+}
+
 static const char *const serve_qmgr_cmd[] = { "queue", "run", "--notify-fd", "3", NULL };
 static const char *const serve_keys_cmd[] = { "keyholder", "--fd", "3", NULL };
 
@@ -343,6 +352,11 @@ static void serve_child_gone(struct serve_child *c, int status)
 	log_warn("serve event=%s-died status=%d signal=%d restart_in_ms=%d", c->name,
 	         WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	         WIFSIGNALED(status) ? WTERMSIG(status) : 0, SERVE_QMGR_RESTART_MS);
+	if (c == &c->sv->keys && c->sv->dropped)
+		log_warn("serve event=keyholder-unprivileged reason=\"restarted after the "
+		         "privilege drop: it reads only keys user %s may read; restart smexop "
+		         "serve to sign with root-only keys\"",
+		         serve_user());
 	if (c->restart != NULL)
 		evtimer_add(c->restart, &tv);
 }
@@ -413,14 +427,6 @@ static void serve_chown_tree(const char *path, uid_t uid, gid_t gid)
 		log_warn("serve event=chown-failed path=%s error=\"%s\"", path, strerror(errno));
 }
 
-/* serve_user - SMEXOP_USER, or SERVE_USER */
-static const char *serve_user(void)
-{
-	const char *u = getenv("SMEXOP_USER");
-
-	return u != NULL && u[0] != '\0' ? u : SERVE_USER;
-}
-
 /* serve_drop_privileges - become serve_user() when root and it exists */
 static int serve_drop_privileges(struct serve *sv)
 {
@@ -462,6 +468,7 @@ static int serve_drop_privileges(struct serve *sv)
 		        strerror(errno));
 		return -1;
 	}
+	sv->dropped = true;
 	log_info("serve event=privileges-dropped user=%s uid=%u", serve_user(),
 	         (unsigned)pw->pw_uid);
 	return 0;

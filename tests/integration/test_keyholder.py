@@ -333,7 +333,8 @@ def run(res, smexop, tmp, dropped):
         else:
             # restarted by the unprivileged serve: it cannot read root's keys
             # (docs/architecture-notes.md); the mail goes unsigned with an error
-            res.check("restarted without privileges: key-unreadable logged, mail unsigned",
+            res.check("restarted without privileges: said in the log, mail unsigned",
+                      "serve event=keyholder-unprivileged" in tc.log_text(tmp) and
                       wait_for(lambda: "event=sign-failed" in tc.log_text(tmp), 5))
         pids = keyholder_pids(proc.pid)
     finally:
