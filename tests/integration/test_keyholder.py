@@ -85,6 +85,14 @@ def uid_of(pid, which=1):
     return -1
 
 
+def status_field(pid, name):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(name + ":"):
+                return line.split()[1]
+    return None
+
+
 def keyholder_pids(serve_pid):
     """keyholder_pids - (master, signer) of serve's key holder, 0 when absent."""
     master = [p for p in children(serve_pid) if b"keyholder" in cmdline(p)]
@@ -172,7 +180,11 @@ def privileged_checks(res, serve_pid, tmp, key):
     res.check("root: the signer runs as %s" % USER, signer and uid_of(signer) == pw.pw_uid)
     res.check("root: the key holder's master stays root (effective uid 0, real uid %s)" % USER,
               master and uid_of(master, 2) == 0 and uid_of(master) == pw.pw_uid)
-    res.check("root: %s cannot read the key file" % USER,
+    res.check("root: the SMTP process has no capability left (CapEff 0)",
+              status_field(serve_pid, "CapEff") == "0000000000000000",
+              status_field(serve_pid, "CapEff"))
+    res.check("root: %s (the SMTP process's uid, gid, no groups) cannot read the key file"
+              % USER,
               as_user(pw.pw_uid, pw.pw_gid, try_read(key)) == 13)
     res.check("root: %s cannot read the signer's memory (non-dumpable)" % USER,
               as_user(pw.pw_uid, pw.pw_gid, try_read("/proc/%d/mem" % signer)) != 0)
