@@ -125,6 +125,9 @@ static void keyholder_signer(const struct smexop_config *cfg, int fd)
 	}
 	if (keyholder_drop() < 0)
 		_exit(1);
+	/* a change of the effective uid clears the parent-death signal: again */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1)
+		_exit(1);
 	/* the SMTP process may run as the same user: no ptrace, no core, no
 	 * /proc/PID/mem of this one */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
