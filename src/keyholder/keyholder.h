@@ -23,9 +23,9 @@
  *	          `smexop` user when it is root and the user exists, makes
  *	          itself non-dumpable (no ptrace, no /proc/PID/mem for the SMTP
  *	          process of the same user), and answers one request at a time.
- *	          A malformed request is logged and ends it (exit 3): its end
- *	          of the socket closes, as OpenSMTPD's m_end does, and the
- *	          master starts a fresh signer.
+ *	          A malformed request is logged and ends it (exit 3), as
+ *	          OpenSMTPD's m_end ends a process; the socket stays open in
+ *	          the master, which starts a fresh signer.
  *	Keys are never written anywhere by either; the socket is the only
  *	way in.
  *
