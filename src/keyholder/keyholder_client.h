@@ -12,7 +12,7 @@
  *	into requests on a SOCK_SEQPACKET socket: keys() is an INFO request,
  *	sign() a SIGN request.  Each call blocks until the reply with its
  *	request id comes, or the timeout: the key holder is local and a
- *	signature takes well under a millisecond (RSA-2048), so a blocking
+ *	signature takes under a millisecond (RSA-2048), so a blocking
  *	call from the outbound stage costs the loop little; a hung key holder
  *	costs at most the timeout per call.  Replies with another id (to a
  *	call that timed out) are dropped, and so is anything left unread
