@@ -176,7 +176,11 @@ static void kh_answer_sign(const struct keyholder_keys *k, const struct keyholde
 	for (i = 0; i < k->nkeys; i++) {
 		const struct kh_key *key = &k->keys[i];
 
-		if (key->signer.alg != q->alg || str_casecmp(key->domain, q->domain) != 0 ||
+		/* only active keys sign: a request made before a rotation and
+		 * answered after it must not get a signature from the new,
+		 * not yet published key of the selector that is now next */
+		if (!key->active || key->signer.alg != q->alg ||
+		    str_casecmp(key->domain, q->domain) != 0 ||
 		    str_casecmp(key->signer.selector, q->selector) != 0)
 			continue;
 		if (dkim_signer_sig_max(&key->signer) > sizeof(r->sig)) {

@@ -15,9 +15,14 @@
  *	the SMTP process logs an error and sends the mail unsigned.
  *
  *	keyholder_keys_answer() is the whole policy: SIGN is answered only
- *	for a (domain, selector, algorithm) the table holds a key for (the
- *	domain in any case, the selector as published), NOKEY otherwise;
+ *	for a (domain, selector, algorithm) the table holds an active key for
+ *	(the domain in any case, the selector as published), NOKEY otherwise;
  *	INFO gives the active selector and its keys.  It never reads a file.
+ *	The next selector's keys are loaded too, so that an unreadable or
+ *	broken next key is logged when the key holder starts rather than at
+ *	the rotation, but they sign nothing: after `dkim rotate` the next
+ *	selector has a new key that is not published yet, and a request that
+ *	straddles the rotation must not be signed with it.
  *
  *	keyholder_keys_stamp() is a summary of the key directories' and
  *	state files' change times: it differs after `smexop dkim rotate` or

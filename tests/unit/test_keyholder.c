@@ -335,9 +335,14 @@ static void test_keys_answer(void **state)
 	ask(k, KEYHOLDER_SIGN, "example.com", "selector1", DKIM_ALG_RSA_SHA256, &r);
 	assert_int_equal(r.status, KEYHOLDER_OK);
 	assert_int_equal(r.sig_len, 128);
-	ask(k, KEYHOLDER_SIGN, "example.com", "selector2-ed25519", DKIM_ALG_ED25519_SHA256, &r);
-	assert_int_equal(r.status, KEYHOLDER_OK); /* the next key is held too */
+	ask(k, KEYHOLDER_SIGN, "example.com", "selector1-ed25519", DKIM_ALG_ED25519_SHA256, &r);
+	assert_int_equal(r.status, KEYHOLDER_OK);
 	assert_int_equal(r.sig_len, 64);
+	/* the next keys are held but sign nothing (not published yet) */
+	ask(k, KEYHOLDER_SIGN, "example.com", "selector2", DKIM_ALG_RSA_SHA256, &r);
+	assert_int_equal(r.status, KEYHOLDER_NOKEY);
+	ask(k, KEYHOLDER_SIGN, "example.com", "selector2-ed25519", DKIM_ALG_ED25519_SHA256, &r);
+	assert_int_equal(r.status, KEYHOLDER_NOKEY);
 	/* never a key it does not hold: wrong algorithm, selector, domain */
 	ask(k, KEYHOLDER_SIGN, "example.com", "selector1", DKIM_ALG_ED25519_SHA256, &r);
 	assert_int_equal(r.status, KEYHOLDER_NOKEY);
