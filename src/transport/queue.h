@@ -54,7 +54,9 @@
  *	resolver's trust store, port, fetch timeout, refresh margin) and
  *	tls_reports.enabled (whether TLS sessions are recorded), read when
  *	the manager starts; a timer calls outbound_mtasts_refresh every
- *	queue_sts_period_ms.
+ *	queue_sts_period_ms.  An entry whose envelope has a K record (a
+ *	TLS-RPT or DMARC report mail we made) goes with the request's report
+ *	flag: TLS policy failures tolerated, not counted (RFC 8460 5.3).
  *
  *	Locking: an entry being delivered is locked (spool_entry_lock);
  *	entries another process has locked are skipped until the next scan.
