@@ -90,6 +90,7 @@ struct ob_conn {
 	char host[256], ip[64], tls_version[16], tls_cipher[64];
 	const char *tls_policy;
 	bool tls_verified;
+	bool linked; /* in ob->conns */
 };
 
 struct ob_job {
@@ -205,6 +206,11 @@ static void conn_unlink(struct ob_conn *k)
 {
 	struct outbound *ob = k->ob;
 
+	/* conn_take unlinks a session its job then frees: once only, or the
+	 * head of the list (and every other idle session) would be lost */
+	if (!k->linked)
+		return;
+	k->linked = false;
 	if (k->prev != NULL)
 		k->prev->next = k->next;
 	else
@@ -299,6 +305,7 @@ static void conn_adopt(struct outbound *ob, struct smtp_client *sc, const char *
 	if (ob->conns != NULL)
 		ob->conns->prev = k;
 	ob->conns = k;
+	k->linked = true;
 	smtp_client_set_owner(sc, &conn_cb, k);
 	if (key == NULL) {
 		conn_retire(k);

@@ -35,6 +35,7 @@ retries come from the due-time timer and new mail from the announcements).  Chec
 usage: test_queue.py SMEXOP        prints `N passed, N failed`
 """
 
+import asyncio
 import email
 import email.policy
 import json
@@ -44,6 +45,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -120,6 +122,7 @@ class Handler:
         self.messages = []
         self.tries = {}
         self.lmtp = lmtp
+        self.sessions = {}  # (client ip, port) -> messages: connection reuse
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         n = self.tries[address] = self.tries.get(address, 0) + 1
@@ -134,6 +137,10 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        peer = tuple(session.peer[:2])
+        self.sessions[peer] = self.sessions.get(peer, 0) + 1
+        if b"Subject: reuse " in envelope.original_content:
+            await asyncio.sleep(0.05)  # deliveries overlap: several sessions idle at once
         self.messages.append({"from": envelope.mail_from, "rcpts": list(envelope.rcpt_tos),
                               "content": envelope.original_content})
         if self.lmtp:
@@ -309,8 +316,35 @@ def main():
     return res.summary()
 
 
+def reuse_case(res, srv, aio):
+    """reuse_case - 100 messages to one destination from 5 clients at once,
+    each delivery held 50 ms by the server so that sessions overlap and
+    several wait in the cache at once: deliveries share cached sessions.
+    With 5 senders at most about 5 deliveries are in flight (2 sessions
+    seen on an idle machine); a cache that lost idle sessions (fixed in
+    outbound.c) needed 8 to 15"""
+    before = dict(aio.sessions)
+
+    def client(k):
+        for i in range(20):
+            send(srv.port, ["reuse@aio.example.org"], "reuse %d.%d" % (k, i))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = wait_for(lambda: len([m for m in aio.messages
+                                if b"Subject: reuse " in m["content"]]) >= 100, 30)
+    used = {p: n - before.get(p, 0) for p, n in aio.sessions.items()
+            if n > before.get(p, 0)}
+    res.check("connection reuse: 100 messages over at most 5 sessions",
+              got and len(used) <= 5, "%d sessions: %r" % (len(used), sorted(used.values())))
+
+
 def delivery_cases(res, smexop, srv, tmp, aio, lmtp):
     port = srv.port
+    reuse_case(res, srv, aio)
     # the built-in Maildir (example.org has no connector)
     code, text = send(port, ["carol@example.org"], "to maildir")
     got = wait_for(lambda: maildir(os.path.join(tmp, "mail"), "example.org", "carol"))
