@@ -166,6 +166,10 @@ static void cli_qmgr_close(struct cli_qmgr *m)
 	m->zone = dns_zone_free(m->zone);
 	m->spool = spool_close(m->spool);
 	m->store = store_close(m->store);
+	/* one more turn: freeing a TLS bufferevent of the connection cache is
+	 * finished by a deferred callback, which would leak its SSL otherwise */
+	if (m->base != NULL)
+		event_base_loop(m->base, EVLOOP_NONBLOCK);
 	if (m->base != NULL)
 		event_base_free(m->base);
 }

@@ -515,6 +515,16 @@ def main():
         finally:
             ctl.stop()
             web.stop()
+        logs = serve_log(tmp)
+        if os.path.exists(os.path.join(tmp, "sched", "serve.log")):
+            logs += serve_log(os.path.join(tmp, "sched"))
+        marks = [m for m in ("AddressSanitizer", "LeakSanitizer", "runtime error:") if m in logs]
+        # (a sanitized build) REPORT_QUEUE_LOGS=FILE keeps the logs of a failure
+        if marks and os.environ.get("REPORT_QUEUE_LOGS"):
+            with open(os.environ["REPORT_QUEUE_LOGS"], "w") as f:
+                f.write(logs)
+        res.check("no sanitizer reports in the logs (serve, queue manager, report jobs)",
+                  not marks, logs[max(0, logs.find(marks[0]) - 300):][:3000] if marks else "")
         if res.failed:
             sys.stdout.write(serve_log(tmp)[-8000:])
     return res.summary()
