@@ -14,8 +14,9 @@ packages=(
 	libsqlite3-dev libxml2-dev zlib1g-dev libarchive-dev
 	# tests: real DNS servers and Debian's Python with its modules
 	nsd python3 python3-dnspython python3-yaml openssl
-	# SMTP server tests: swaks as a peer (Net::SSLeay for its TLS)
-	swaks libnet-ssleay-perl
+	# SMTP server tests: swaks as a peer (Net::SSLeay for its TLS); delivery
+	# tests: aiosmtpd as an SMTP/LMTP receiver with STARTTLS
+	swaks libnet-ssleay-perl python3-aiosmtpd
 	# DKIM interoperability: the reference implementations from Debian
 	python3-dkim opendkim-tools libopendkim-dev
 	# tests: OpenDMARC's library as a DMARC peer; xmllint for the aggregate report schema
