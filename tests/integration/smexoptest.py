@@ -4,9 +4,10 @@ The scripts in this directory start real servers on free loopback ports,
 run the smexop binary against them and print `N passed, N failed`.  This
 module holds the pieces they all need: a free port, polling until
 something is true, the pass/fail tally, ../shared/tools/testdns.py
-started on a zone, `smexop serve` started on a configuration and stopped,
-and pyspf's DNS pointed at one test server.  Standard library only, so
-every test can import it (pyspf and dnspython are imported when used).
+started on a zone, `smexop serve` started on a configuration (written
+here when asked), waited for and stopped, its log read back, and pyspf's
+DNS pointed at one test server.  Standard library only, so every test can
+import it (pyspf and dnspython are imported when used).
 
 Import it with the script's own directory on sys.path (the default when
 a script here is run); bench/spf/bench.py adds ../../tests/integration.
@@ -15,6 +16,7 @@ a script here is run); bench/spf/bench.py adds ../../tests/integration.
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -139,6 +141,72 @@ def wait_listening(proc, port, seconds=15):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def serve_log(tmp):
+    """serve_log - the text of tmp/serve.log, where Serve writes, undecodable bytes replaced."""
+    with open(os.path.join(tmp, "serve.log"), "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+def sanitizer_report(text):
+    """sanitizer_report - True when text (a log) holds an ASan, LSan or UBSan report."""
+    return re.search(r"runtime error:|AddressSanitizer|LeakSanitizer", text) is not None
+
+
+class Serve:
+    """Serve - `smexop serve -c cfg` with its output appended to tmp/serve.log.
+
+    up says whether it listened on 127.0.0.1:port in time; stop() ends it
+    (once; later calls give the same exit code), and so does the end of a
+    `with Serve(...) as srv:` block."""
+
+    def __init__(self, smexop, cfg, port, tmp, cwd=None, log_mode="ab"):
+        self.cfg, self.port, self.rc = cfg, port, None
+        self.log = open(os.path.join(tmp, "serve.log"), log_mode)
+        self.proc = start_serve(smexop, cfg, self.log, cwd=cwd)
+        self.up = wait_listening(self.proc, port)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """stop - signal it, wait (kill after timeout), close the log; the exit code."""
+        if not self.log.closed:
+            self.rc = stop(self.proc, sig, timeout)
+            self.log.close()
+        return self.rc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class ConfigServe(Serve):
+    """ConfigServe - Serve on a free port with its configuration written first:
+    text.format(tmp=, port=, **values) to tmp/name (name may hold %d for the
+    port).  write() writes it again with values changed (for a SIGHUP).
+    RuntimeError, the server stopped, when it does not listen."""
+
+    def __init__(self, smexop, tmp, text, values=None, name="smexop-%d.yaml"):
+        self.smexop, self.tmp, self.text = smexop, tmp, text
+        self.values = dict(values or {})
+        port = free_port()
+        cfg = os.path.join(tmp, name % port if "%d" in name else name)
+        self.cfg, self.port = cfg, port
+        self.write()
+        super().__init__(smexop, cfg, port, tmp)
+        if not self.up:
+            rc = self.proc.poll()
+            self.stop()
+            if rc is not None:
+                raise RuntimeError("smexop serve exited with %d (see serve.log)" % rc)
+            raise RuntimeError("smexop serve did not listen (see serve.log)")
+
+    def write(self, **values):
+        """write - the configuration again, with values changed."""
+        self.values.update(values)
+        with open(self.cfg, "w") as f:
+            f.write(self.text.format(tmp=self.tmp, port=self.port, **self.values))
 
 
 def pyspf_use_server(port, ip="127.0.0.1", cache=False):

@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 
-from smexoptest import Results, free_port, start_serve, stop, wait_for, wait_listening
+from smexoptest import Results, Serve, free_port, sanitizer_report, serve_log, wait_for
 
 CONFIG = """server:
   hostname: mx.example.org
@@ -299,11 +299,6 @@ def cli(smexop, cfg, *args):
     return p.returncode, p.stdout + p.stderr
 
 
-def log_text(tmp):
-    with open(os.path.join(tmp, "serve.log"), "rb") as f:
-        return f.read().decode("utf-8", "replace")
-
-
 # ---- the cases -------------------------------------------------------------------
 
 def run_cases(res, smexop, cfg, port, tmp, sink, txt):
@@ -329,7 +324,7 @@ def run_cases(res, smexop, cfg, port, tmp, sink, txt):
                   msg[:600])
     res.check("outbound: logged direction=outbound connector=onprem",
               wait_for(lambda: re.search(r"direction=outbound connector=onprem",
-                                         log_text(tmp)), 5))
+                                         serve_log(tmp)), 5))
 
     code, out = cli(smexop, cfg, "trace", "--recipient", "ext@example.net", "--json")
     key = re.search(r'"id":\s*"([^"]+)"', out)
@@ -345,7 +340,7 @@ def run_cases(res, smexop, cfg, port, tmp, sink, txt):
               wait_for(lambda: re.search(r"subject=internal action=deliver scl=-1 sfv=SKN .*"
                                          r"why=trusted_connector reasons=TRUSTED_CONNECTOR:0 "
                                          r"reply=0 direction=inbound connector=onprem",
-                                         log_text(tmp)), 5), log_text(tmp)[-3000:])
+                                         serve_log(tmp)), 5), serve_log(tmp)[-3000:])
     r = send(port, "alice@example.org", ["bob@example.org", "ext2@example.net"],
              message("alice@example.org", "bob@example.org", "mixed"), "127.0.0.5")
     res.check("inbound and outbound recipients in one transaction: the second is deferred 452",
@@ -390,7 +385,7 @@ def run_cases(res, smexop, cfg, port, tmp, sink, txt):
     res.check("client certificate *.partner.example: relay to example.net (swaks)",
               p.returncode == 0 and "250 2.0.0 Ok: queued" in p.stdout, p.stdout[-800:])
     res.check("client certificate: logged connector=partner-cert by=cert",
-              wait_for(lambda: "connector=partner-cert by=cert" in log_text(tmp), 5))
+              wait_for(lambda: "connector=partner-cert by=cert" in serve_log(tmp), 5))
     r = send(port, "bob@partner.example", ["ext@example.net"],
              message("bob@partner.example", "ext@example.net", "other cert"), "127.0.0.1",
              starttls=True, cert=(os.path.join(tmp, "other.pem"), os.path.join(tmp, "other.key")))
@@ -412,7 +407,7 @@ def run_cases(res, smexop, cfg, port, tmp, sink, txt):
     res.check("limits: restricted: RCPT refused with 550 5.1.8",
               r[0] == 550 and r[2] == "rcpt" and "5.1.8" in r[1], r)
     res.check("limits: an alert line in the log",
-              "kind=outbound-limit sender=bulk@example.org" in log_text(tmp))
+              "kind=outbound-limit sender=bulk@example.org" in serve_log(tmp))
     code, out = cli(smexop, cfg, "restricted", "list")
     res.check("smexop restricted list shows the sender",
               code == 0 and "bulk@example.org" in out and "external_per_hour" in out, out)
@@ -462,18 +457,16 @@ def alert_phase(res, smexop, tmp, text):
     cfg = os.path.join(tmp, "alert.yaml")
     with open(cfg, "w") as f:
         f.write(text)
-    log = open(os.path.join(tmp, "serve.log"), "ab")
-    proc = start_serve(smexop, cfg, log)
-    try:
-        if not wait_listening(proc, port):
-            res.check("alert: smexop serve listens", False, "exit %s" % proc.poll())
+    with Serve(smexop, cfg, port, tmp) as srv:
+        if not srv.up:
+            res.check("alert: smexop serve listens", False, "exit %s" % srv.proc.poll())
             return
         r = send(port, "alerty@example.org", ["e1@example.net", "e2@example.net"],
                  message("alerty@example.org", "e1@example.net", "alert one"), "127.0.0.6")
         res.check("alert: over the limit, the message still goes: 250", r[0] == 250, r)
         res.check("alert: the alert line",
                   wait_for(lambda: "kind=outbound-limit sender=alerty@example.org limit="
-                           "external_per_hour action=alert" in log_text(tmp), 5))
+                           "external_per_hour action=alert" in serve_log(tmp), 5))
         code, out = cli(smexop, cfg, "trace", "--sender", "alerty@example.org", "--json")
         key = re.search(r'"id":\s*"([^"]+)"', out)
         code, out = cli(smexop, cfg, "trace", "--detail", key.group(1) if key else "-")
@@ -481,9 +474,6 @@ def alert_phase(res, smexop, tmp, text):
                   code == 0 and "outbound_spam_alert" in out, out)
         code, out = cli(smexop, cfg, "restricted", "list")
         res.check("alert: nobody restricted", code == 0 and "alerty" not in out, out)
-    finally:
-        stop(proc)
-        log.close()
 
 
 def main():
@@ -511,23 +501,21 @@ def main():
                 f.write(CONFIG.format(tmp=tmp, port=port, queue=""))
         dkim_keys(smexop, cfg, tmp)
         txt = zone_txt(os.path.join(tmp, "zone"))
-        log = open(os.path.join(tmp, "serve.log"), "ab")
-        proc = start_serve(smexop, cfg, log)
+        srv = Serve(smexop, cfg, port, tmp)
         try:
-            if not wait_listening(proc, port):
-                res.check("smexop serve listens", False, "exit %s" % proc.poll())
+            if not srv.up:
+                res.check("smexop serve listens", False, "exit %s" % srv.proc.poll())
             else:
                 run_cases(res, smexop, cfg, port, tmp, sink, txt)
         finally:
-            rc = stop(proc)
-            log.close()
+            rc = srv.stop()
             sink.shutdown()
         res.check("SIGTERM: exit 0", rc == 0, "exit %s" % rc)
         alert_phase(res, smexop, tmp, open(cfg).read())
         res.check("no sanitizer report in the log (ASan/UBSan builds)",
-                  not re.search(r"runtime error:|AddressSanitizer|LeakSanitizer", log_text(tmp)))
+                  not sanitizer_report(serve_log(tmp)))
         if res.failed:
-            sys.stdout.write(log_text(tmp)[-8000:])
+            sys.stdout.write(serve_log(tmp)[-8000:])
     return res.summary()
 
 

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 
-from smexoptest import Results, free_port, start_serve, stop, wait_for, wait_listening
+from smexoptest import Results, Serve, free_port, serve_log, wait_for
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
@@ -147,24 +147,20 @@ def main():
     with tempfile.TemporaryDirectory(prefix="smexop-demo-") as tmp:
         port = free_port()
         cfg = demo_config(tmp, port)
-        log = open(os.path.join(tmp, "serve.log"), "wb")
-        proc = start_serve(smexop, cfg, log, cwd=ROOT)
+        srv = Serve(smexop, cfg, port, tmp, cwd=ROOT, log_mode="wb")
         try:
-            if wait_listening(proc, port):
+            if srv.up:
                 run_cases(res, smexop, cfg, tmp, port, rows)
             else:
                 res.check("smexop serve -c etc/demo.yaml listens", False)
         finally:
-            stop(proc, timeout=30)
-            log.close()
-        res.check("serve: graceful stop, exit 0", proc.returncode == 0,
-                  "exit %s" % proc.returncode)
+            rc = srv.stop(timeout=30)
+        res.check("serve: graceful stop, exit 0", rc == 0, "exit %s" % rc)
         if not had_var:
             res.check("the repository's var/ is not created",
                       not os.path.exists(os.path.join(ROOT, "var")))
         if res.failed:
-            with open(os.path.join(tmp, "serve.log"), "rb") as f:
-                sys.stdout.write(f.read().decode("utf-8", "replace")[-6000:])
+            sys.stdout.write(serve_log(tmp)[-6000:])
     return res.summary()
 
 

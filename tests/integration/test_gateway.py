@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 
-from smexoptest import Results, free_port, start_serve, stop, wait_for, wait_listening
+from smexoptest import ConfigServe, Results, serve_log, wait_for
 
 ZONE = """$TTL 300
 $ORIGIN good.example.
@@ -109,24 +109,8 @@ def message(sender, subject, extra=""):
             % (sender, subject, subject.replace(" ", "-"), os.getpid(), extra))
 
 
-class Server:
-    def __init__(self, smexop, tmp, interval="200ms", extra=""):
-        self.smexop, self.tmp = smexop, tmp
-        self.port = free_port()
-        self.cfg = os.path.join(tmp, "smexop-%d.yaml" % self.port)
-        with open(self.cfg, "w") as f:
-            f.write(CONFIG.format(tmp=tmp, port=self.port, interval=interval, extra=extra))
-        self.log = open(os.path.join(tmp, "serve.log"), "ab")
-        self.proc = start_serve(smexop, self.cfg, self.log)
-        if not wait_listening(self.proc, self.port):
-            if self.proc.poll() is not None:
-                raise RuntimeError("smexop serve exited with %d" % self.proc.returncode)
-            raise RuntimeError("smexop serve did not listen")
-
-    def stop(self, sig=signal.SIGTERM):
-        rc = stop(self.proc, sig)
-        self.log.close()
-        return rc
+def Server(smexop, tmp, interval="200ms", extra=""):
+    return ConfigServe(smexop, tmp, CONFIG, dict(interval=interval, extra=extra))
 
 
 def send(port, sender, rcpts, data, source="127.0.0.1"):
@@ -191,8 +175,7 @@ def main():
         graceful(res, smexop, tmp)
         durability(res, smexop, tmp)
         if res.failed:
-            with open(os.path.join(tmp, "serve.log"), "rb") as f:
-                sys.stdout.write(f.read().decode("utf-8", "replace")[-6000:])
+            sys.stdout.write(serve_log(tmp)[-6000:])
     return res.summary()
 
 
@@ -302,7 +285,7 @@ def run_cases(res, srv, tmp):
                       message("alice@good.example", "before reload"))
     res.check("before SIGHUP: carol is unknown", code == 550, "%s %s" % (code, text))
     srv.proc.send_signal(signal.SIGHUP)
-    ok = wait_for(lambda: b"event=reloaded" in open(os.path.join(tmp, "serve.log"), "rb").read())
+    ok = wait_for(lambda: "event=reloaded" in serve_log(tmp))
     code, text = send(port, "alice@good.example", ["carol@example.org"],
                       message("alice@good.example", "after reload"))
     res.check("SIGHUP: reloaded, carol is accepted", ok and code == 250, "%s %s" % (code, text))

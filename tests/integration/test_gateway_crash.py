@@ -52,6 +52,9 @@ import tempfile
 import threading
 import time
 
+from smexoptest import Results, free_port, serve_log, start_serve
+from smexoptest import stop as stop_process
+
 ZONE = """$TTL 300
 $ORIGIN good.example.
 @       IN TXT "v=spf1 ip4:127.0.0.0/8 -all"
@@ -99,27 +102,6 @@ REFILL = 2000  # ids added while the kills are too few (more than a fast
                # machine sends during the longest pause between kills)
 
 
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   %s" % name)
-        else:
-            self.failed += 1
-            print("FAIL %s %s" % (name, detail))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def make_message(rng, msg_id, rcpts):
     """make_message - (wire text, SHA-256 of the body lines joined by LF).
 
@@ -150,8 +132,7 @@ class Gateway:
         self.starts = 0
 
     def start(self):
-        self.proc = subprocess.Popen([self.smexop, "serve", "-c", self.cfg],
-                                     stdout=self.logf, stderr=self.logf)
+        self.proc = start_serve(self.smexop, self.cfg, self.logf)
         self.starts += 1
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -176,15 +157,7 @@ class Gateway:
         return self.proc.returncode
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(40)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return "timeout"
+        return None if self.proc is None else stop_process(self.proc, timeout=40)
 
 
 class Ledger:
@@ -402,10 +375,8 @@ def main():
             gw.stop()
             gw.logf.close()
         if res.failed:
-            with open(os.path.join(tmp, "serve.log"), "rb") as f:
-                sys.stdout.write(f.read().decode("utf-8", "replace")[-4000:])
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
+            sys.stdout.write(serve_log(tmp)[-4000:])
+    return res.summary()
 
 
 def run(res, gw, tmp, total, min_kills, seed):

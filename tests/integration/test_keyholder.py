@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 
-from smexoptest import Results, free_port, start_serve, stop, wait_for, wait_listening
+from smexoptest import Results, Serve, free_port, sanitizer_report, serve_log, wait_for
 import test_connectors as tc
 
 # a user of our own, so that other gateways started meanwhile on this host
@@ -269,10 +269,10 @@ def run(res, smexop, tmp, dropped):
     key = os.path.join(keydir, "selector1.rsa.pem")
     txt["selector2._domainkey.example.org."] = public_txt(os.path.join(keydir,
                                                                        "selector2.rsa.pem"))
-    log = open(os.path.join(tmp, "serve.log"), "ab")
-    proc = start_serve(smexop, cfg, log)
+    srv = Serve(smexop, cfg, port, tmp)
+    proc = srv.proc
     try:
-        if not wait_listening(proc, port):
+        if not srv.up:
             res.check("smexop serve listens", False, "exit %s" % proc.poll())
             return
         pids = wait_for(lambda: all(keyholder_pids(proc.pid)) and keyholder_pids(proc.pid), 10)
@@ -282,7 +282,7 @@ def run(res, smexop, tmp, dropped):
         master, signer = pids
         res.check("the key holder loaded 2 keys (selector1, selector2)",
                   wait_for(lambda: "keyholder event=keys-loaded pid=%d keys=2 failed=0"
-                           % signer in tc.log_text(tmp), 5))
+                           % signer in serve_log(tmp), 5))
         signed_and_verified(res, "first", port, tmp, sink, txt, "alice@example.org",
                             "selector1")
         for who, pid in [("SMTP process", proc.pid)] + [
@@ -291,7 +291,7 @@ def run(res, smexop, tmp, dropped):
             res.check("no key file open in the %s" % who,
                       not any(keydir in f for f in files), files)
         res.check("the SMTP process never read a key (no dkim key error in the log)",
-                  "cannot read the key file" not in tc.log_text(tmp))
+                  "cannot read the key file" not in serve_log(tmp))
         if dropped:
             privileged_checks(res, proc.pid, tmp, key)
         else:
@@ -303,8 +303,8 @@ def run(res, smexop, tmp, dropped):
                        keyholder_pids(proc.pid)[1], 5)
         res.check("SIGKILL of the signer: a new signer", new, new)
         res.check("the master logged signer-died",
-                  wait_for(lambda: "keyholder event=signer-died" in tc.log_text(tmp), 3))
-        wait_for(lambda: tc.log_text(tmp).count("event=keys-loaded") >= 2, 5)
+                  wait_for(lambda: "keyholder event=signer-died" in serve_log(tmp), 3))
+        wait_for(lambda: serve_log(tmp).count("event=keys-loaded") >= 2, 5)
         signed_and_verified(res, "after signer kill", port, tmp, sink, txt, "bob1@example.org",
                             "selector1")
 
@@ -313,16 +313,16 @@ def run(res, smexop, tmp, dropped):
                            capture_output=True, text=True)
         res.check("smexop dkim rotate --force", r.returncode == 0, r.stdout + r.stderr)
         res.check("the key holder noticed the rotation",
-                  wait_for(lambda: "keyholder event=keys-changed" in tc.log_text(tmp), 5))
-        wait_for(lambda: tc.log_text(tmp).count("event=keys-loaded") >= 3, 5)
+                  wait_for(lambda: "keyholder event=keys-changed" in serve_log(tmp), 5))
+        wait_for(lambda: serve_log(tmp).count("event=keys-loaded") >= 3, 5)
         signed_and_verified(res, "after rotation", port, tmp, sink, txt, "bob2@example.org",
                             "selector2")
 
         # SIGHUP reaches it
         proc.send_signal(signal.SIGHUP)
         res.check("SIGHUP: the key holder reloads",
-                  wait_for(lambda: "keyholder event=reload" in tc.log_text(tmp), 5))
-        wait_for(lambda: tc.log_text(tmp).count("event=keys-loaded") >= 4, 5)
+                  wait_for(lambda: "keyholder event=reload" in serve_log(tmp), 5))
+        wait_for(lambda: serve_log(tmp).count("event=keys-loaded") >= 4, 5)
         signed_and_verified(res, "after SIGHUP", port, tmp, sink, txt, "bob3@example.org",
                             "selector2")
 
@@ -335,7 +335,7 @@ def run(res, smexop, tmp, dropped):
                          all(keyholder_pids(proc.pid)) and keyholder_pids(proc.pid), 8)
         res.check("SIGKILL of the master: serve starts a new key holder", again, again)
         res.check("serve logged keyholder-died",
-                  "serve event=keyholder-died" in tc.log_text(tmp))
+                  "serve event=keyholder-died" in serve_log(tmp))
         r = send(port, "bob4@example.org", "kh restarted")
         res.check("after the key holder's restart mail is accepted (250)", r[0] == 250, r)
         if not dropped:
@@ -346,19 +346,20 @@ def run(res, smexop, tmp, dropped):
             # restarted by the unprivileged serve: it cannot read root's keys
             # (docs/architecture-notes.md); the mail goes unsigned with an error
             res.check("restarted without privileges: said in the log, mail unsigned",
-                      "serve event=keyholder-unprivileged" in tc.log_text(tmp) and
-                      wait_for(lambda: "event=sign-failed" in tc.log_text(tmp), 5))
+                      "serve event=keyholder-unprivileged" in serve_log(tmp) and
+                      wait_for(lambda: "event=sign-failed" in serve_log(tmp), 5))
         pids = keyholder_pids(proc.pid)
     finally:
-        rc = stop(proc)
+        rc = srv.stop()
     res.check("SIGTERM: serve exits 0", rc == 0, "exit %s" % rc)
     res.check("SIGTERM: no key holder process left",
               wait_for(lambda: not any(alive(p) for p in pids if p), 5), pids)
 
     # serve SIGKILLed: the key holder does not stay behind
-    proc = start_serve(smexop, cfg, log)
+    srv = Serve(smexop, cfg, port, tmp)
+    proc = srv.proc
     try:
-        if wait_listening(proc, port):
+        if srv.up:
             pids = wait_for(lambda: all(keyholder_pids(proc.pid)) and keyholder_pids(proc.pid),
                             10)
             proc.kill()
@@ -368,13 +369,12 @@ def run(res, smexop, tmp, dropped):
         else:
             res.check("second serve listens", False)
     finally:
-        stop(proc)
-        log.close()
+        srv.stop()
         sink.shutdown()
-    text = tc.log_text(tmp)
+    text = serve_log(tmp)
     res.check("no malformed request in the log", "bad-request" not in text)
     res.check("no sanitizer report in the log (ASan/UBSan builds)",
-              not re.search(r"runtime error:|AddressSanitizer|LeakSanitizer", text))
+              not sanitizer_report(text))
     if res.failed:
         sys.stdout.write("".join(l + "\n" for l in text.splitlines()
                                  if re.search(r"keyholder|outbound|serve event|error", l)))

@@ -49,8 +49,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smexoptest import (Results, free_port, start_serve, stop, wait_for,  # noqa: E402
-                        wait_listening)
+from smexoptest import (ConfigServe, Results, free_port, serve_log, stop,  # noqa: E402
+                        wait_for)
 
 ZONE = """$TTL 300
 $ORIGIN good.example.
@@ -242,30 +242,12 @@ def queue_json(smexop, cfg):
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-class Server:
+class Server(ConfigServe):
     def __init__(self, smexop, tmp, ports, **kw):
-        self.smexop, self.tmp = smexop, tmp
-        self.port = free_port()
-        self.cfg = os.path.join(tmp, "smexop-%d.yaml" % self.port)
         self.ports = ports
-        self.values = dict(lifetime="8s", retry_min="1s", retry_max="2s", delay="3s",
-                           extra="")
-        self.values.update(kw)
-        self.write()
-        self.log = open(os.path.join(tmp, "serve.log"), "ab")
-        self.proc = start_serve(smexop, self.cfg, self.log)
-        if not wait_listening(self.proc, self.port):
-            raise RuntimeError("smexop serve did not start (see serve.log)")
-
-    def write(self, **kw):
-        self.values.update(kw)
-        with open(self.cfg, "w") as f:
-            f.write(CONFIG.format(tmp=self.tmp, port=self.port, **self.ports, **self.values))
-
-    def stop(self):
-        rc = stop(self.proc)
-        self.log.close()
-        return rc
+        values = dict(lifetime="8s", retry_min="1s", retry_max="2s", delay="3s", extra="")
+        values.update(ports, **kw)
+        super().__init__(smexop, tmp, CONFIG, values)
 
 
 def main():
@@ -311,8 +293,7 @@ def main():
             for p in procs:
                 stop(p, timeout=5)
         if res.failed:
-            with open(os.path.join(tmp, "serve.log"), "rb") as f:
-                sys.stdout.write(f.read().decode("utf-8", "replace")[-8000:])
+            sys.stdout.write(serve_log(tmp)[-8000:])
     return res.summary()
 
 
@@ -490,8 +471,7 @@ def hup_case(res, smexop, srv, tmp, aio):
     srv.write(extra="  - name: hup\n    domains: [hup.example.org]\n"
                     "    smart_hosts: [\"127.0.0.1:%d\"]\n    tls: none\n" % srv.ports["aio"])
     srv.proc.send_signal(signal.SIGHUP)
-    ok = wait_for(lambda: b"queue event=reloaded" in
-                  open(os.path.join(tmp, "serve.log"), "rb").read())
+    ok = wait_for(lambda: "queue event=reloaded" in serve_log(tmp))
     code, text = send(srv.port, ["h@hup.example.org"], "after hup")
     got = wait_for(lambda: [m for m in aio.messages if b"Subject: after hup" in m["content"]])
     res.check("SIGHUP: the queue manager reloaded, the new connector is used",
