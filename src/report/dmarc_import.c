@@ -28,39 +28,13 @@
 #define IMPORT_MAX_ROWS  1000000
 
 struct import {
-	struct arena *a;
+	struct report_import ri; /* reports: struct store_dmarc_import */
 	const char *name;
-	size_t max_size;
-	size_t used; /* decompressed bytes so far, against max_size */
-	struct store_dmarc_import *v;
-	size_t n, size;
-	struct sx_err first; /* the first error, reported when nothing is found */
-	bool have_err;
 };
-
-static void import_error(struct import *im, const struct sx_err *err)
-{
-	if (!im->have_err) {
-		im->first = *err;
-		im->have_err = true;
-	}
-}
 
 static int import_any(struct import *im, const unsigned char *data, size_t len, unsigned depth);
 
 /* ---- decompression --------------------------------------------------------- */
-
-/* import_gunzip - report_gunzip within what is left of max_size */
-static unsigned char *import_gunzip(struct import *im, const unsigned char *data, size_t len,
-                                    size_t *outlen, struct sx_err *err)
-{
-	unsigned char *out =
-	    report_gunzip(im->a, data, len, im->max_size - im->used, im->max_size, outlen, err);
-
-	if (out != NULL)
-		im->used += *outlen;
-	return out;
-}
 
 /* import_unzip - every regular entry of a zip archive, sniffed in turn */
 static int import_unzip(struct import *im, const unsigned char *data, size_t len, unsigned depth,
@@ -81,7 +55,7 @@ static int import_unzip(struct import *im, const unsigned char *data, size_t len
 		goto out;
 	}
 	while ((rc = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
-		size_t cap = im->max_size - im->used, n = 0, size = 64 * 1024;
+		size_t cap = im->ri.max_size - im->ri.used, n = 0, size = 64 * 1024;
 		unsigned char *buf;
 		la_ssize_t r;
 
@@ -91,18 +65,18 @@ static int import_unzip(struct import *im, const unsigned char *data, size_t len
 			sx_err_set(err, "zip: more than %d files", DMARC_IMPORT_MAX_ZIP_FILES);
 			goto out;
 		}
-		buf = arena_alloc(im->a, size + 1);
+		buf = arena_alloc(im->ri.a, size + 1);
 		if (buf == NULL)
 			goto nomem;
 		for (;;) {
 			if (n == size) {
 				if (size > cap) {
 					sx_err_set(err, "decompressed data exceeds %zu bytes",
-					           im->max_size);
+					           im->ri.max_size);
 					goto out;
 				}
 				size_t nsize = size * 2 > cap + 1 ? cap + 1 : size * 2;
-				unsigned char *nb = arena_alloc(im->a, nsize + 1);
+				unsigned char *nb = arena_alloc(im->ri.a, nsize + 1);
 				if (nb == NULL)
 					goto nomem;
 				memcpy(nb, buf, n);
@@ -119,10 +93,10 @@ static int import_unzip(struct import *im, const unsigned char *data, size_t len
 			n += (size_t)r;
 		}
 		if (n > cap) {
-			sx_err_set(err, "decompressed data exceeds %zu bytes", im->max_size);
+			sx_err_set(err, "decompressed data exceeds %zu bytes", im->ri.max_size);
 			goto out;
 		}
-		im->used += n;
+		im->ri.used += n;
 		buf[n] = '\0';
 		if (import_any(im, buf, n, depth + 1) < 0)
 			continue; /* the error is kept; other entries may hold the report */
@@ -491,26 +465,6 @@ int dmarc_import_xml(struct arena *a, const char *xml, size_t len, struct store_
 
 /* ---- sniffing ------------------------------------------------------------- */
 
-static int import_add(struct import *im, const struct store_dmarc_import *r)
-{
-	if (im->n >= DMARC_IMPORT_MAX_REPORTS)
-		return 0; /* enough; a mail with more is not a report mail */
-	if (im->n == im->size) {
-		size_t nsize = im->size ? im->size * 2 : 4;
-		struct store_dmarc_import *v = arena_array(im->a, nsize, sizeof(*v));
-		if (v == NULL)
-			return -1;
-		if (im->n > 0)
-			memcpy(v, im->v, im->n * sizeof(*v));
-		im->v = v;
-		im->size = nsize;
-	}
-	im->v[im->n] = *r;
-	im->v[im->n].source = im->name;
-	im->n++;
-	return 0;
-}
-
 struct import_walk {
 	struct import *im;
 	unsigned depth;
@@ -538,24 +492,22 @@ static int import_leaf(const struct multipart_leaf *leaf, void *arg)
 
 static int import_any(struct import *im, const unsigned char *data, size_t len, unsigned depth)
 {
+	struct report_import *ri = &im->ri;
 	struct sx_err err = { 0 };
 	struct store_dmarc_import r;
-	size_t i = 0, n;
+	size_t i, n;
 
 	if (depth > IMPORT_MAX_DEPTH) {
 		sx_err_set(&err, "reports nested more than %d deep", IMPORT_MAX_DEPTH);
 		goto fail;
 	}
-	if (len >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf)
-		i = 3; /* a UTF-8 byte order mark */
-	while (i < len && str_is_space(data[i]))
-		i++;
+	i = report_import_start(data, len);
 	if (i == len) {
 		sx_err_set(&err, "empty");
 		goto fail;
 	}
 	if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
-		unsigned char *out = import_gunzip(im, data, len, &n, &err);
+		unsigned char *out = report_import_gunzip(ri, data, len, &n, &err);
 		if (out == NULL)
 			goto fail;
 		return import_any(im, out, n, depth + 1);
@@ -566,27 +518,25 @@ static int import_any(struct import *im, const unsigned char *data, size_t len, 
 		return 0;
 	}
 	if (data[i] == '<') {
-		if (dmarc_import_xml(im->a, (const char *)data + i, len - i, &r, &err) < 0)
+		if (dmarc_import_xml(ri->a, (const char *)data + i, len - i, &r, &err) < 0)
 			goto fail;
-		if (import_add(im, &r) < 0) {
+		r.source = im->name;
+		if (report_import_add(ri, &r) < 0) {
 			sx_err_set(&err, "out of memory");
 			goto fail;
 		}
 		return 0;
 	}
-	/* a mail: a header field name and a colon on the first line */
-	for (n = i; n < len && n - i < 998 && data[n] != ':' && data[n] != '\n'; n++)
-		;
-	if (n < len && data[n] == ':' && n > i) {
+	if (report_import_is_mail(data, len, i)) {
 		struct import_walk iw = { .im = im, .depth = depth };
-		size_t before = im->n;
-		if (multipart_walk(im->a, (const char *)data, len, import_leaf, &iw, &err) < 0)
+		size_t before = ri->n;
+		if (multipart_walk(ri->a, (const char *)data, len, import_leaf, &iw, &err) < 0)
 			goto fail;
-		if (im->n == before && iw.failure_report) {
+		if (ri->n == before && iw.failure_report) {
 			sx_err_set(&err, "a failure report (RFC 6591), not an aggregate report");
 			goto fail;
 		}
-		if (im->n == before && !im->have_err) {
+		if (ri->n == before && !ri->have_err) {
 			sx_err_set(&err, "a mail without a DMARC report attached");
 			goto fail;
 		}
@@ -594,7 +544,7 @@ static int import_any(struct import *im, const unsigned char *data, size_t len, 
 	}
 	sx_err_set(&err, "neither XML, gzip, zip nor a mail");
 fail:
-	import_error(im, &err);
+	report_import_error(ri, &err);
 	return -1;
 }
 
@@ -602,21 +552,20 @@ int dmarc_import_parse(struct arena *a, const char *name, const unsigned char *d
                        size_t max_size, struct store_dmarc_import **out, size_t *n,
                        struct sx_err *err)
 {
-	struct import im = { .a = a, .name = name, .max_size = max_size };
+	struct import im = {
+		.ri = { .a = a,
+		        .max_size = max_size ? max_size : DMARC_IMPORT_DEFAULT_MAX,
+		        .esize = sizeof(**out),
+		        .max = DMARC_IMPORT_MAX_REPORTS },
+		.name = name,
+	};
 
 	*out = NULL;
 	*n = 0;
-	if (im.max_size == 0)
-		im.max_size = DMARC_IMPORT_DEFAULT_MAX;
 	import_any(&im, data, len, 0);
-	if (im.n == 0) {
-		if (im.have_err)
-			*err = im.first;
-		else
-			sx_err_set(err, "no DMARC aggregate report found");
+	if (report_import_done(&im.ri, "no DMARC aggregate report found", err) < 0)
 		return -1;
-	}
-	*out = im.v;
-	*n = im.n;
+	*out = im.ri.v;
+	*n = im.ri.n;
 	return 0;
 }

@@ -311,3 +311,75 @@ char *report_utf8_fix(struct arena *a, const char *s, size_t len, size_t *outlen
 	*outlen = n;
 	return out;
 }
+
+/* ---- reading received reports ------------------------------------------------ */
+
+void report_import_error(struct report_import *im, const struct sx_err *err)
+{
+	if (!im->have_err) {
+		im->first = *err;
+		im->have_err = true;
+	}
+}
+
+int report_import_add(struct report_import *im, const void *r)
+{
+	if (im->n >= im->max)
+		return 0;
+	if (im->n == im->size) {
+		size_t nsize = im->size ? im->size * 2 : 4;
+		void *v = arena_array(im->a, nsize, im->esize);
+		if (v == NULL)
+			return -1;
+		if (im->n > 0)
+			memcpy(v, im->v, im->n * im->esize);
+		im->v = v;
+		im->size = nsize;
+	}
+	memcpy((char *)im->v + im->n * im->esize, r, im->esize);
+	im->n++;
+	return 0;
+}
+
+unsigned char *report_import_gunzip(struct report_import *im, const unsigned char *data, size_t len,
+                                    size_t *outlen, struct sx_err *err)
+{
+	unsigned char *out =
+	    report_gunzip(im->a, data, len, im->max_size - im->used, im->max_size, outlen, err);
+
+	if (out != NULL)
+		im->used += *outlen;
+	return out;
+}
+
+size_t report_import_start(const unsigned char *data, size_t len)
+{
+	size_t i = 0;
+
+	if (len >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf)
+		i = 3;
+	while (i < len && str_is_space(data[i]))
+		i++;
+	return i;
+}
+
+bool report_import_is_mail(const unsigned char *data, size_t len, size_t start)
+{
+	size_t n;
+
+	/* 998: the longest line RFC 5322 allows */
+	for (n = start; n < len && n - start < 998 && data[n] != ':' && data[n] != '\n'; n++)
+		;
+	return n < len && data[n] == ':' && n > start;
+}
+
+int report_import_done(const struct report_import *im, const char *none_found, struct sx_err *err)
+{
+	if (im->n > 0)
+		return 0;
+	if (im->have_err)
+		*err = im->first;
+	else
+		sx_err_set(err, "%s", none_found);
+	return -1;
+}

@@ -2,7 +2,8 @@
  * report_util - what the report writers and readers of report/ share:
  * gzip both ways (the inflating side capped against bombs), base64 for
  * mail bodies, the RFC 5322 date, random bytes for identifiers, atomic
- * file output and the time arguments of the report commands
+ * file output, the time arguments of the report commands and the
+ * sniffing state of the readers of received reports
  *
  * DMARC aggregate reports (dmarc_report.c, dmarc_import.c) and TLS-RPT
  * reports (tlsrpt*.c) are the users; everything allocates from the
@@ -53,5 +54,46 @@ int report_time_parse(const char *s, int64_t *out);
  * NULL when the input is valid (use it as it is) or memory runs out
  * (*fail set) */
 char *report_utf8_fix(struct arena *a, const char *s, size_t len, size_t *outlen, bool *fail);
+
+/*
+ * struct report_import - what the readers of received reports
+ * (dmarc_import.c, tlsrpt_import.c) keep while they sniff a file and the
+ * files within it (gzip, zip, mail parts): the decompression budget, the
+ * first error (reported when no report is found) and the reports found,
+ * an arena array of elements of esize bytes, at most max of them.
+ */
+struct report_import {
+	struct arena *a;
+	size_t max_size;
+	size_t used; /* decompressed bytes so far, against max_size */
+	struct sx_err first;
+	bool have_err;
+	void *v;
+	size_t n, size, esize, max;
+};
+
+/* report_import_error - keep err when it is the first */
+void report_import_error(struct report_import *im, const struct sx_err *err);
+
+/* report_import_add - append the element r (esize bytes); past max it is
+ * dropped (a file with more is no report file); -1 when memory runs out */
+int report_import_add(struct report_import *im, const void *r);
+
+/* report_import_gunzip - report_gunzip within what is left of max_size,
+ * counted as used */
+unsigned char *report_import_gunzip(struct report_import *im, const unsigned char *data, size_t len,
+                                    size_t *outlen, struct sx_err *err);
+
+/* report_import_start - the offset of the first byte that is neither a
+ * UTF-8 byte order mark nor white space; len when there is none */
+size_t report_import_start(const unsigned char *data, size_t len);
+
+/* report_import_is_mail - the text from start opens with a header field
+ * name and a colon on its first line */
+bool report_import_is_mail(const unsigned char *data, size_t len, size_t start);
+
+/* report_import_done - 0 when a report was found; else -1 with the first
+ * error, or none_found when there was no error */
+int report_import_done(const struct report_import *im, const char *none_found, struct sx_err *err);
 
 #endif

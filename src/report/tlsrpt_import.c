@@ -351,43 +351,9 @@ out:
 /* ---- sniffing ----------------------------------------------------------------------- */
 
 struct import {
-	struct arena *a;
+	struct report_import ri; /* reports: struct store_tlsrpt_report */
 	const char *name;
-	size_t max_size;
-	size_t used; /* decompressed bytes so far, against max_size */
-	struct store_tlsrpt_report *v;
-	size_t n, size;
-	struct sx_err first; /* the first error, reported when nothing is found */
-	bool have_err;
 };
-
-static void import_error(struct import *im, const struct sx_err *err)
-{
-	if (!im->have_err) {
-		im->first = *err;
-		im->have_err = true;
-	}
-}
-
-static int import_add(struct import *im, const struct store_tlsrpt_report *r)
-{
-	if (im->n >= TLSRPT_IMPORT_MAX_REPORTS)
-		return 0;
-	if (im->n == im->size) {
-		size_t nsize = im->size ? im->size * 2 : 4;
-		struct store_tlsrpt_report *v = arena_array(im->a, nsize, sizeof(*v));
-		if (v == NULL)
-			return -1;
-		if (im->n > 0)
-			memcpy(v, im->v, im->n * sizeof(*v));
-		im->v = v;
-		im->size = nsize;
-	}
-	im->v[im->n] = *r;
-	im->v[im->n].source = im->name;
-	im->n++;
-	return 0;
-}
 
 static int import_any(struct import *im, const unsigned char *data, size_t len, unsigned depth);
 
@@ -415,52 +381,46 @@ static int import_leaf(const struct multipart_leaf *leaf, void *arg)
 
 static int import_any(struct import *im, const unsigned char *data, size_t len, unsigned depth)
 {
+	struct report_import *ri = &im->ri;
 	struct sx_err err = { 0 };
 	struct store_tlsrpt_report r;
-	size_t i = 0, n;
+	size_t i, n;
 
 	if (depth > IMPORT_MAX_DEPTH) {
 		sx_err_set(&err, "reports nested more than %d deep", IMPORT_MAX_DEPTH);
 		goto fail;
 	}
-	if (len >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf)
-		i = 3; /* a UTF-8 byte order mark */
-	while (i < len && str_is_space(data[i]))
-		i++;
+	i = report_import_start(data, len);
 	if (i == len) {
 		sx_err_set(&err, "empty");
 		goto fail;
 	}
 	if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
-		unsigned char *out = report_gunzip(im->a, data, len, im->max_size - im->used,
-		                                   im->max_size, &n, &err);
+		unsigned char *out = report_import_gunzip(ri, data, len, &n, &err);
 		if (out == NULL)
 			goto fail;
-		im->used += n;
 		return import_any(im, out, n, depth + 1);
 	}
 	if (data[i] == '{') {
-		if (len - i > im->max_size) {
-			sx_err_set(&err, "JSON larger than %zu bytes", im->max_size);
+		if (len - i > ri->max_size) {
+			sx_err_set(&err, "JSON larger than %zu bytes", ri->max_size);
 			goto fail;
 		}
-		if (tlsrpt_import_json(im->a, (const char *)data + i, len - i, &r, &err) < 0)
+		if (tlsrpt_import_json(ri->a, (const char *)data + i, len - i, &r, &err) < 0)
 			goto fail;
-		if (import_add(im, &r) < 0) {
+		r.source = im->name;
+		if (report_import_add(ri, &r) < 0) {
 			sx_err_set(&err, "out of memory");
 			goto fail;
 		}
 		return 0;
 	}
-	/* a mail: a header field name and a colon on the first line */
-	for (n = i; n < len && n - i < 998 && data[n] != ':' && data[n] != '\n'; n++)
-		;
-	if (n < len && data[n] == ':' && n > i) {
+	if (report_import_is_mail(data, len, i)) {
 		struct import_walk iw = { .im = im, .depth = depth };
-		size_t before = im->n;
-		if (multipart_walk(im->a, (const char *)data, len, import_leaf, &iw, &err) < 0)
+		size_t before = ri->n;
+		if (multipart_walk(ri->a, (const char *)data, len, import_leaf, &iw, &err) < 0)
 			goto fail;
-		if (im->n == before && !im->have_err) {
+		if (ri->n == before && !ri->have_err) {
 			sx_err_set(&err, "a mail without a TLS-RPT report attached");
 			goto fail;
 		}
@@ -468,7 +428,7 @@ static int import_any(struct import *im, const unsigned char *data, size_t len, 
 	}
 	sx_err_set(&err, "neither JSON, gzip nor a mail");
 fail:
-	import_error(im, &err);
+	report_import_error(ri, &err);
 	return -1;
 }
 
@@ -476,21 +436,20 @@ int tlsrpt_import_parse(struct arena *a, const char *name, const unsigned char *
                         size_t max_size, struct store_tlsrpt_report **out, size_t *n,
                         struct sx_err *err)
 {
-	struct import im = { .a = a, .name = name, .max_size = max_size };
+	struct import im = {
+		.ri = { .a = a,
+		        .max_size = max_size ? max_size : TLSRPT_IMPORT_DEFAULT,
+		        .esize = sizeof(**out),
+		        .max = TLSRPT_IMPORT_MAX_REPORTS },
+		.name = name,
+	};
 
 	*out = NULL;
 	*n = 0;
-	if (im.max_size == 0)
-		im.max_size = TLSRPT_IMPORT_DEFAULT;
 	import_any(&im, data, len, 0);
-	if (im.n == 0) {
-		if (im.have_err)
-			*err = im.first;
-		else
-			sx_err_set(err, "no TLS-RPT report found");
+	if (report_import_done(&im.ri, "no TLS-RPT report found", err) < 0)
 		return -1;
-	}
-	*out = im.v;
-	*n = im.n;
+	*out = im.ri.v;
+	*n = im.ri.n;
 	return 0;
 }
