@@ -295,6 +295,35 @@ int store_sqlite_text(sqlite3_stmt *st, int i, const char *s)
 	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+int store_sqlite_text_nz(sqlite3_stmt *st, int i, const char *s)
+{
+	return sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);
+}
+
+int store_sqlite_step_done(struct store_sqlite *sq, sqlite3_stmt *s, const char *what,
+                           struct sx_err *err)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(sq, err, what);
+	return 0;
+}
+
+int store_sqlite_step_exists(struct store_sqlite *sq, sqlite3_stmt *s, const char *what,
+                             struct sx_err *err)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(sq, err, what);
+	return 0;
+}
+
 const char *store_sqlite_col(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);

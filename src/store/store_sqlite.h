@@ -39,6 +39,16 @@ int store_sqlite_write_begin(struct store_sqlite *sq, bool *own, struct sx_err *
 int store_sqlite_write_end(struct store_sqlite *sq, bool own, bool ok, struct sx_err *err);
 /* store_sqlite_text - bind s (NULL: SQL NULL) as parameter i */
 int store_sqlite_text(sqlite3_stmt *st, int i, const char *s);
+/* store_sqlite_text_nz - bind s (NULL: "", for NOT NULL columns) as parameter i */
+int store_sqlite_text_nz(sqlite3_stmt *st, int i, const char *s);
+/* store_sqlite_step_done - run s, a statement that returns no rows, and
+ * reset it; 0, or -1 with err ("what: sqlite's message") */
+int store_sqlite_step_done(struct store_sqlite *sq, sqlite3_stmt *s, const char *what,
+                           struct sx_err *err);
+/* store_sqlite_step_exists - run s and reset it; 1 when it returned a
+ * row, 0 when none, -1 with err */
+int store_sqlite_step_exists(struct store_sqlite *sq, sqlite3_stmt *s, const char *what,
+                             struct sx_err *err);
 /* store_sqlite_col - column i as text, "" for NULL */
 const char *store_sqlite_col(sqlite3_stmt *st, int i);
 

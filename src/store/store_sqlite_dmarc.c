@@ -93,11 +93,6 @@ static const char sql_event_add[] =
     " dkim, spf) VALUES (?1, lower(?2), ?3, ?4, lower(?5), lower(?6), lower(?7), ?8, ?9, ?10,"
     " ?11, ?12, ?13, ?14)";
 
-static const char *nz(const char *s)
-{
-	return s == NULL ? "" : s;
-}
-
 int store_sqlite_dmarc_event_add(struct store *st, const struct store_dmarc_event *ev,
                                  struct sx_err *err)
 {
@@ -123,16 +118,16 @@ int store_sqlite_dmarc_event_add(struct store *st, const struct store_dmarc_even
 	if (s != NULL) {
 		sqlite3_bind_int64(s, 1, ev->time);
 		store_sqlite_text(s, 2, ev->policy_domain);
-		store_sqlite_text(s, 3, nz(ev->record));
+		store_sqlite_text_nz(s, 3, ev->record);
 		store_sqlite_text(s, 4, ev->source_ip);
 		store_sqlite_text(s, 5, ev->header_from);
-		store_sqlite_text(s, 6, nz(ev->envelope_from));
-		store_sqlite_text(s, 7, nz(ev->envelope_to));
+		store_sqlite_text_nz(s, 6, ev->envelope_from);
+		store_sqlite_text_nz(s, 7, ev->envelope_to);
 		store_sqlite_text(s, 8, ev->disposition);
 		store_sqlite_text(s, 9, ev->dkim_eval);
 		store_sqlite_text(s, 10, ev->spf_eval);
-		store_sqlite_text(s, 11, nz(ev->reason));
-		store_sqlite_text(s, 12, nz(ev->reason_comment));
+		store_sqlite_text_nz(s, 11, ev->reason);
+		store_sqlite_text_nz(s, 12, ev->reason_comment);
 		store_sqlite_text(s, 13, dk.data);
 		store_sqlite_text(s, 14, sp.data);
 		if (sqlite3_step(s) == SQLITE_DONE)
@@ -284,7 +279,7 @@ int store_sqlite_dmarc_mark_reported(struct store *st, const struct store_dmarc_
 	sqlite3_bind_int64(s, 2, r->begin);
 	sqlite3_bind_int64(s, 3, r->end);
 	store_sqlite_text(s, 4, r->report_id);
-	store_sqlite_text(s, 5, nz(r->destinations));
+	store_sqlite_text_nz(s, 5, r->destinations);
 	sqlite3_bind_int64(s, 6, r->created);
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)r->messages);
 	store_sqlite_text(s, 8, r->note);
@@ -305,12 +300,8 @@ int store_sqlite_dmarc_mark_reported(struct store *st, const struct store_dmarc_
 	store_sqlite_text(s, 2, r->policy_domain);
 	sqlite3_bind_int64(s, 3, r->begin);
 	sqlite3_bind_int64(s, 4, r->end);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		store_sqlite_error(sq, err, "dmarc mark");
+	if (store_sqlite_step_done(sq, s, "dmarc mark", err) < 0)
 		goto out;
-	}
 	ok = true;
 out:
 	return store_sqlite_write_end(sq, own, ok, err);
@@ -352,7 +343,6 @@ static int store_sqlite_row_add(struct store_sqlite *sq, sqlite3_int64 report,
                                 struct buf *sp, struct sx_err *err)
 {
 	sqlite3_stmt *s;
-	int rc;
 
 	if (enc_dkim(dk, w->dkim, w->ndkim) < 0 || enc_spf(sp, w->spf, w->nspf) < 0) {
 		sx_err_set(err, "dmarc import: authentication results too long");
@@ -362,24 +352,20 @@ static int store_sqlite_row_add(struct store_sqlite *sq, sqlite3_int64 report,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, report);
-	store_sqlite_text(s, 2, nz(w->source_ip));
+	store_sqlite_text_nz(s, 2, w->source_ip);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)w->count);
-	store_sqlite_text(s, 4, nz(w->disposition));
-	store_sqlite_text(s, 5, nz(w->dkim_eval));
-	store_sqlite_text(s, 6, nz(w->spf_eval));
-	store_sqlite_text(s, 7, nz(w->reasons));
-	store_sqlite_text(s, 8, nz(w->header_from));
-	store_sqlite_text(s, 9, nz(w->envelope_from));
-	store_sqlite_text(s, 10, nz(w->envelope_to));
+	store_sqlite_text_nz(s, 4, w->disposition);
+	store_sqlite_text_nz(s, 5, w->dkim_eval);
+	store_sqlite_text_nz(s, 6, w->spf_eval);
+	store_sqlite_text_nz(s, 7, w->reasons);
+	store_sqlite_text_nz(s, 8, w->header_from);
+	store_sqlite_text_nz(s, 9, w->envelope_from);
+	store_sqlite_text_nz(s, 10, w->envelope_to);
 	store_sqlite_text(s, 11, dk->data);
 	store_sqlite_text(s, 12, sp->data);
 	sqlite3_bind_int(s, 13, any_pass_dkim(w->dkim, w->ndkim));
 	sqlite3_bind_int(s, 14, any_pass_spf(w->spf, w->nspf));
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(sq, err, "dmarc import row");
-	return 0;
+	return store_sqlite_step_done(sq, s, "dmarc import row", err);
 }
 
 int store_sqlite_dmarc_import_add(struct store *st, const struct store_dmarc_import *r,
@@ -402,15 +388,12 @@ int store_sqlite_dmarc_import_add(struct store *st, const struct store_dmarc_imp
 		goto out;
 	store_sqlite_text(s, 1, r->org_name);
 	store_sqlite_text(s, 2, r->report_id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW) {
+	rc = store_sqlite_step_exists(sq, s, "dmarc import", err);
+	if (rc < 0)
+		goto out;
+	if (rc == 1) {
 		ok = true; /* nothing to write: a duplicate */
 		ret = 1;
-		goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		store_sqlite_error(sq, err, "dmarc import");
 		goto out;
 	}
 	s = store_sqlite_stmt(sq, sql_report_add, err);
@@ -432,12 +415,8 @@ int store_sqlite_dmarc_import_add(struct store *st, const struct store_dmarc_imp
 	if (r->pct >= 0)
 		sqlite3_bind_int(s, 14, r->pct);
 	store_sqlite_text(s, 15, r->source);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		store_sqlite_error(sq, err, "dmarc import");
+	if (store_sqlite_step_done(sq, s, "dmarc import", err) < 0)
 		goto out;
-	}
 	id = sqlite3_last_insert_rowid(sq->db);
 	for (i = 0; i < r->nrows; i++)
 		if (store_sqlite_row_add(sq, id, &r->rows[i], &dk, &sp, err) < 0)

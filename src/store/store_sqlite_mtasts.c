@@ -22,7 +22,6 @@ int store_sqlite_mtasts_put(struct store *st, const struct store_mtasts *p, stru
 {
 	struct store_sqlite *sq = (struct store_sqlite *)st;
 	sqlite3_stmt *s = store_sqlite_stmt(sq, sql_m_put, err);
-	int rc;
 
 	if (s == NULL)
 		return -1;
@@ -31,9 +30,7 @@ int store_sqlite_mtasts_put(struct store *st, const struct store_mtasts *p, stru
 	store_sqlite_text(s, 3, p->policy);
 	sqlite3_bind_int64(s, 4, p->fetched);
 	sqlite3_bind_int64(s, 5, p->expires);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_sqlite_error(sq, err, "mta-sts put");
+	return store_sqlite_step_done(sq, s, "mta-sts put", err);
 }
 
 /* rows - call cb for each row of s; 1 when there was none and none_is_1 */
@@ -94,14 +91,11 @@ int store_sqlite_mtasts_delete(struct store *st, const char *domain, struct sx_e
 {
 	struct store_sqlite *sq = (struct store_sqlite *)st;
 	sqlite3_stmt *s = store_sqlite_stmt(sq, sql_m_delete, err);
-	int rc;
 
 	if (s == NULL)
 		return -1;
 	store_sqlite_text(s, 1, domain);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(sq, err, "mta-sts delete");
+	if (store_sqlite_step_done(sq, s, "mta-sts delete", err) < 0)
+		return -1;
 	return sqlite3_changes(sq->db) > 0 ? 0 : 1;
 }

@@ -92,7 +92,6 @@ int store_sqlite_sender_count_add(struct store *st, const char *sender, int64_t 
 	struct store_sqlite *sq = (struct store_sqlite *)st;
 	sqlite3_stmt *s;
 	bool own;
-	int rc;
 
 	if (store_sqlite_write_begin(sq, &own, err) < 0)
 		return -1;
@@ -101,12 +100,8 @@ int store_sqlite_sender_count_add(struct store *st, const char *sender, int64_t 
 		goto fail;
 	store_sqlite_text(s, 1, sender);
 	sqlite3_bind_int64(s, 2, now - now % DAY - DAY);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		store_sqlite_error(sq, err, "sender count prune");
+	if (store_sqlite_step_done(sq, s, "sender count prune", err) < 0)
 		goto fail;
-	}
 	s = store_sqlite_stmt(sq, sql_o_add, err);
 	if (s == NULL)
 		goto fail;
@@ -114,12 +109,8 @@ int store_sqlite_sender_count_add(struct store *st, const char *sender, int64_t 
 	sqlite3_bind_int64(s, 2, now - now % HOUR);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)external);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)internal);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		store_sqlite_error(sq, err, "sender count add");
+	if (store_sqlite_step_done(sq, s, "sender count add", err) < 0)
 		goto fail;
-	}
 	return store_sqlite_write_end(sq, own, true, err);
 fail:
 	store_sqlite_write_end(sq, own, false, NULL);

@@ -59,11 +59,6 @@ static int join(struct buf *b, const char *const *v, size_t n, const char *sep)
 	return buf_putc(b, '\0');
 }
 
-static const char *nz(const char *s)
-{
-	return s == NULL ? "" : s;
-}
-
 int store_sqlite_quarantine_add(struct store *st, const struct store_quarantine *q,
                                 struct sx_err *err)
 {
@@ -71,7 +66,7 @@ int store_sqlite_quarantine_add(struct store *st, const struct store_quarantine 
 	struct buf rcpts;
 	sqlite3_stmt *s;
 	bool own, ok = false;
-	int rc, ret = -1;
+	int ret = -1;
 	size_t i;
 
 	buf_init(&rcpts, QUARANTINE_TEXT_CAP);
@@ -88,22 +83,18 @@ int store_sqlite_quarantine_add(struct store *st, const struct store_quarantine 
 	if (s == NULL)
 		goto out;
 	store_sqlite_text(s, 1, q->id);
-	store_sqlite_text(s, 2, nz(q->message_id));
-	store_sqlite_text(s, 3, nz(q->sender));
+	store_sqlite_text_nz(s, 2, q->message_id);
+	store_sqlite_text_nz(s, 3, q->sender);
 	store_sqlite_text(s, 4, rcpts.data);
-	store_sqlite_text(s, 5, nz(q->subject));
-	store_sqlite_text(s, 6, nz(q->reasons));
-	store_sqlite_text(s, 7, nz(q->policy));
-	store_sqlite_text(s, 8, nz(q->verdict));
+	store_sqlite_text_nz(s, 5, q->subject);
+	store_sqlite_text_nz(s, 6, q->reasons);
+	store_sqlite_text_nz(s, 7, q->policy);
+	store_sqlite_text_nz(s, 8, q->verdict);
 	sqlite3_bind_int64(s, 9, q->received);
 	sqlite3_bind_int64(s, 10, q->expires);
 	sqlite3_bind_int64(s, 11, (sqlite3_int64)q->size);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		store_sqlite_error(sq, err, "quarantine add");
+	if (store_sqlite_step_done(sq, s, "quarantine add", err) < 0)
 		goto out;
-	}
 	if (sqlite3_changes(sq->db) == 0) {
 		ok = true;
 		ret = 1;
@@ -114,13 +105,9 @@ int store_sqlite_quarantine_add(struct store *st, const struct store_quarantine 
 		if (s == NULL)
 			goto out;
 		store_sqlite_text(s, 1, q->id);
-		store_sqlite_text(s, 2, nz(q->rcpts[i]));
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE) {
-			store_sqlite_error(sq, err, "quarantine add recipient");
+		store_sqlite_text_nz(s, 2, q->rcpts[i]);
+		if (store_sqlite_step_done(sq, s, "quarantine add recipient", err) < 0)
 			goto out;
-		}
 	}
 	ok = true;
 	ret = 0;
@@ -221,11 +208,8 @@ int store_sqlite_quarantine_expired(struct store *st, int64_t now, store_quarant
 /* q_change - run a one-row UPDATE or DELETE; 1 when no row matched */
 static int q_change(struct store_sqlite *sq, sqlite3_stmt *s, struct sx_err *err, const char *what)
 {
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(sq, err, what);
+	if (store_sqlite_step_done(sq, s, what, err) < 0)
+		return -1;
 	return sqlite3_changes(sq->db) == 0 ? 1 : 0;
 }
 
@@ -239,7 +223,7 @@ int store_sqlite_quarantine_release(struct store *st, const char *id, int64_t at
 		return -1;
 	store_sqlite_text(s, 1, id);
 	sqlite3_bind_int64(s, 2, at);
-	store_sqlite_text(s, 3, nz(by));
+	store_sqlite_text_nz(s, 3, by);
 	if (to != NULL)
 		store_sqlite_text(s, 4, to);
 	return q_change(sq, s, err, "quarantine release");

@@ -72,22 +72,6 @@ static const char *const *list_split(struct arena *a, const char *text, size_t *
 	return v;
 }
 
-static const char *nz(const char *s)
-{
-	return s != NULL ? s : "";
-}
-
-/* step_done - run a statement that returns no rows; 0 or -1 with err */
-static int step_done(struct store_sqlite *sq, sqlite3_stmt *s, const char *what, struct sx_err *err)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(sq, err, what);
-	return 0;
-}
-
 /* ---- recording ------------------------------------------------------------ */
 
 static const char sql_counter_add[] =
@@ -109,12 +93,12 @@ static const char sql_failure_add[] =
 static void bind_failure(sqlite3_stmt *s, int first, const struct store_tlsrpt_failure *f)
 {
 	store_sqlite_text(s, first, f->result_type);
-	store_sqlite_text(s, first + 1, nz(f->sending_mta_ip));
-	store_sqlite_text(s, first + 2, nz(f->receiving_mx_hostname));
-	store_sqlite_text(s, first + 3, nz(f->receiving_mx_helo));
-	store_sqlite_text(s, first + 4, nz(f->receiving_ip));
-	store_sqlite_text(s, first + 5, nz(f->additional_information));
-	store_sqlite_text(s, first + 6, nz(f->failure_reason_code));
+	store_sqlite_text_nz(s, first + 1, f->sending_mta_ip);
+	store_sqlite_text_nz(s, first + 2, f->receiving_mx_hostname);
+	store_sqlite_text_nz(s, first + 3, f->receiving_mx_helo);
+	store_sqlite_text_nz(s, first + 4, f->receiving_ip);
+	store_sqlite_text_nz(s, first + 5, f->additional_information);
+	store_sqlite_text_nz(s, first + 6, f->failure_reason_code);
 }
 
 int store_sqlite_tlsrpt_add(struct store *st, int64_t time, const struct store_tlsrpt_policy *p,
@@ -160,7 +144,7 @@ int store_sqlite_tlsrpt_add(struct store *st, int64_t time, const struct store_t
 		sqlite3_bind_int64(s, 1, id);
 		bind_failure(s, 2, f);
 		sqlite3_bind_int64(s, 9, (sqlite3_int64)f->count);
-		if (step_done(sq, s, "tlsrpt add", err) < 0)
+		if (store_sqlite_step_done(sq, s, "tlsrpt add", err) < 0)
 			goto out;
 	}
 	ok = true;
@@ -381,9 +365,9 @@ int store_sqlite_tlsrpt_dest_set(struct store *st, const struct store_tlsrpt_des
 		store_sqlite_text(s, 3, d->uri);
 		store_sqlite_text(s, 4, d->report_id);
 		store_sqlite_text(s, 5, d->status);
-		store_sqlite_text(s, 6, nz(d->note));
+		store_sqlite_text_nz(s, 6, d->note);
 		sqlite3_bind_int64(s, 7, d->time);
-		ok = step_done(sq, s, "tlsrpt destination", err) == 0;
+		ok = store_sqlite_step_done(sq, s, "tlsrpt destination", err) == 0;
 	}
 	return store_sqlite_write_end(sq, own, ok, err);
 }
@@ -441,7 +425,7 @@ int store_sqlite_tlsrpt_mark_reported(struct store *st, const char *domain, int6
 		sqlite3_bind_int64(s, 2, begin);
 		sqlite3_bind_int64(s, 3, end);
 		store_sqlite_text(s, 4, report_id);
-		ok = step_done(sq, s, "tlsrpt mark reported", err) == 0;
+		ok = store_sqlite_step_done(sq, s, "tlsrpt mark reported", err) == 0;
 	}
 	return store_sqlite_write_end(sq, own, ok, err);
 }
@@ -479,13 +463,13 @@ static int report_policy_add(struct store_sqlite *sq, sqlite3_int64 report,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, report);
-	store_sqlite_text(s, 2, nz(p->policy_type));
-	store_sqlite_text(s, 3, nz(p->policy_domain));
+	store_sqlite_text_nz(s, 2, p->policy_type);
+	store_sqlite_text_nz(s, 3, p->policy_domain);
 	store_sqlite_text(s, 4, ps->data);
 	store_sqlite_text(s, 5, mx->data);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)p->successful);
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)p->failed);
-	if (step_done(sq, s, "tlsrpt import", err) < 0)
+	if (store_sqlite_step_done(sq, s, "tlsrpt import", err) < 0)
 		return -1;
 	id = sqlite3_last_insert_rowid(sq->db);
 	for (i = 0; i < p->nfailures; i++) {
@@ -494,9 +478,9 @@ static int report_policy_add(struct store_sqlite *sq, sqlite3_int64 report,
 			return -1;
 		sqlite3_bind_int64(s, 1, id);
 		bind_failure(s, 2, &p->failures[i]);
-		store_sqlite_text(s, 2, nz(p->failures[i].result_type));
+		store_sqlite_text_nz(s, 2, p->failures[i].result_type);
 		sqlite3_bind_int64(s, 9, (sqlite3_int64)p->failures[i].count);
-		if (step_done(sq, s, "tlsrpt import", err) < 0)
+		if (store_sqlite_step_done(sq, s, "tlsrpt import", err) < 0)
 			return -1;
 	}
 	return 0;
@@ -522,27 +506,24 @@ int store_sqlite_tlsrpt_import_add(struct store *st, const struct store_tlsrpt_r
 		goto out;
 	store_sqlite_text(s, 1, r->org_name);
 	store_sqlite_text(s, 2, r->report_id);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW) {
+	rc = store_sqlite_step_exists(sq, s, "tlsrpt import", err);
+	if (rc < 0)
+		goto out;
+	if (rc == 1) {
 		ok = true; /* a duplicate: nothing to write */
 		ret = 1;
-		goto out;
-	}
-	if (rc != SQLITE_DONE) {
-		store_sqlite_error(sq, err, "tlsrpt import");
 		goto out;
 	}
 	s = store_sqlite_stmt(sq, sql_report_add, err);
 	if (s == NULL)
 		goto out;
 	store_sqlite_text(s, 1, r->org_name);
-	store_sqlite_text(s, 2, nz(r->contact_info));
+	store_sqlite_text_nz(s, 2, r->contact_info);
 	store_sqlite_text(s, 3, r->report_id);
 	sqlite3_bind_int64(s, 4, r->begin);
 	sqlite3_bind_int64(s, 5, r->end);
-	store_sqlite_text(s, 6, nz(r->source));
-	if (step_done(sq, s, "tlsrpt import", err) < 0)
+	store_sqlite_text_nz(s, 6, r->source);
+	if (store_sqlite_step_done(sq, s, "tlsrpt import", err) < 0)
 		goto out;
 	id = sqlite3_last_insert_rowid(sq->db);
 	for (i = 0; i < r->npolicies; i++)

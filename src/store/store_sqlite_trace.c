@@ -41,37 +41,29 @@ static const char sql_t_events[] =
 
 static const char sql_t_expire[] = "DELETE FROM trace_event WHERE time < ?1";
 
-static const char *nz(const char *s)
-{
-	return s == NULL ? "" : s;
-}
-
 int store_sqlite_trace_add(struct store *st, const struct store_trace_event *ev, struct sx_err *err)
 {
 	struct store_sqlite *sq = (struct store_sqlite *)st;
 	sqlite3_stmt *s = store_sqlite_stmt(sq, sql_t_add, err);
 	const char *msg =
 	    ev->spool_id != NULL && ev->spool_id[0] != '\0' ? ev->spool_id : ev->session_id;
-	int rc;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, ev->time);
 	store_sqlite_text(s, 2, msg);
 	store_sqlite_text(s, 3, store_trace_kind_name(ev->kind));
-	store_sqlite_text(s, 4, nz(ev->spool_id));
-	store_sqlite_text(s, 5, nz(ev->session_id));
-	store_sqlite_text(s, 6, nz(ev->message_id));
-	store_sqlite_text(s, 7, nz(ev->sender));
-	store_sqlite_text(s, 8, nz(ev->recipient));
-	store_sqlite_text(s, 9, nz(ev->client_ip));
-	store_sqlite_text(s, 10, nz(ev->verdict));
-	store_sqlite_text(s, 11, nz(ev->reasons));
-	store_sqlite_text(s, 12, nz(ev->detail));
+	store_sqlite_text_nz(s, 4, ev->spool_id);
+	store_sqlite_text_nz(s, 5, ev->session_id);
+	store_sqlite_text_nz(s, 6, ev->message_id);
+	store_sqlite_text_nz(s, 7, ev->sender);
+	store_sqlite_text_nz(s, 8, ev->recipient);
+	store_sqlite_text_nz(s, 9, ev->client_ip);
+	store_sqlite_text_nz(s, 10, ev->verdict);
+	store_sqlite_text_nz(s, 11, ev->reasons);
+	store_sqlite_text_nz(s, 12, ev->detail);
 	sqlite3_bind_int64(s, 13, (sqlite3_int64)ev->size);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_sqlite_error(sq, err, "trace add");
+	return store_sqlite_step_done(sq, s, "trace add", err);
 }
 
 /* trace_status - the final status of a message from its last event */
@@ -171,15 +163,12 @@ int store_sqlite_trace_expire(struct store *st, int64_t before, uint64_t *remove
 {
 	struct store_sqlite *sq = (struct store_sqlite *)st;
 	sqlite3_stmt *s = store_sqlite_stmt(sq, sql_t_expire, err);
-	int rc;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, before);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(sq, err, "trace expire");
+	if (store_sqlite_step_done(sq, s, "trace expire", err) < 0)
+		return -1;
 	if (removed != NULL)
 		*removed = (uint64_t)sqlite3_changes(sq->db);
 	return 0;
