@@ -295,6 +295,30 @@ int store_sqlite_text(sqlite3_stmt *st, int i, const char *s)
 	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+int store_sqlite_report_import(struct store_sqlite *sq, const char *sql_find, const char *org,
+                               const char *report_id, const char *what,
+                               int (*add)(struct store_sqlite *, const void *, struct sx_err *),
+                               const void *arg, struct sx_err *err)
+{
+	sqlite3_stmt *s;
+	bool own;
+	int ret = -1;
+
+	if (store_sqlite_write_begin(sq, &own, err) < 0)
+		return -1;
+	s = store_sqlite_stmt(sq, sql_find, err);
+	if (s != NULL) {
+		store_sqlite_text(s, 1, org);
+		store_sqlite_text(s, 2, report_id);
+		ret = store_sqlite_step_exists(sq, s, what, err);
+		if (ret == 0) /* 1: a duplicate, nothing to write */
+			ret = add(sq, arg, err);
+	}
+	if (store_sqlite_write_end(sq, own, ret >= 0, err) < 0)
+		return -1;
+	return ret;
+}
+
 int store_sqlite_text_nz(sqlite3_stmt *st, int i, const char *s)
 {
 	return sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);

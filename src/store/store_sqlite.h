@@ -39,6 +39,16 @@ int store_sqlite_write_begin(struct store_sqlite *sq, bool *own, struct sx_err *
 int store_sqlite_write_end(struct store_sqlite *sq, bool own, bool ok, struct sx_err *err);
 /* store_sqlite_text - bind s (NULL: SQL NULL) as parameter i */
 int store_sqlite_text(sqlite3_stmt *st, int i, const char *s);
+/*
+ * store_sqlite_report_import - a received report stored once: in a write
+ * transaction, 1 when sql_find (?1 the organisation, ?2 the report id)
+ * finds it already, else add(sq, arg, err) writes it; 0, 1 or -1 with
+ * err ("what: ...")
+ */
+int store_sqlite_report_import(struct store_sqlite *sq, const char *sql_find, const char *org,
+                               const char *report_id, const char *what,
+                               int (*add)(struct store_sqlite *, const void *, struct sx_err *),
+                               const void *arg, struct sx_err *err);
 /* store_sqlite_text_nz - bind s (NULL: "", for NOT NULL columns) as parameter i */
 int store_sqlite_text_nz(sqlite3_stmt *st, int i, const char *s);
 /* store_sqlite_step_done - run s, a statement that returns no rows, and

@@ -368,34 +368,18 @@ static int store_sqlite_row_add(struct store_sqlite *sq, sqlite3_int64 report,
 	return store_sqlite_step_done(sq, s, "dmarc import row", err);
 }
 
-int store_sqlite_dmarc_import_add(struct store *st, const struct store_dmarc_import *r,
-                                  struct sx_err *err)
+/* import_write - the report r and what it holds, not stored before */
+static int import_write(struct store_sqlite *sq, const void *arg, struct sx_err *err)
 {
-	struct store_sqlite *sq = (struct store_sqlite *)st;
+	const struct store_dmarc_import *r = arg;
 	struct buf dk, sp;
 	sqlite3_stmt *s;
 	sqlite3_int64 id;
-	bool own, ok = false;
-	int rc, ret = -1;
+	int ret = -1;
 	size_t i;
 
-	if (store_sqlite_write_begin(sq, &own, err) < 0)
-		return -1;
 	buf_init(&dk, AUTH_CAP);
 	buf_init(&sp, AUTH_CAP);
-	s = store_sqlite_stmt(sq, sql_report_find, err);
-	if (s == NULL)
-		goto out;
-	store_sqlite_text(s, 1, r->org_name);
-	store_sqlite_text(s, 2, r->report_id);
-	rc = store_sqlite_step_exists(sq, s, "dmarc import", err);
-	if (rc < 0)
-		goto out;
-	if (rc == 1) {
-		ok = true; /* nothing to write: a duplicate */
-		ret = 1;
-		goto out;
-	}
 	s = store_sqlite_stmt(sq, sql_report_add, err);
 	if (s == NULL)
 		goto out;
@@ -421,14 +405,18 @@ int store_sqlite_dmarc_import_add(struct store *st, const struct store_dmarc_imp
 	for (i = 0; i < r->nrows; i++)
 		if (store_sqlite_row_add(sq, id, &r->rows[i], &dk, &sp, err) < 0)
 			goto out;
-	ok = true;
 	ret = 0;
 out:
 	buf_free(&dk);
 	buf_free(&sp);
-	if (store_sqlite_write_end(sq, own, ok, err) < 0)
-		return -1;
 	return ret;
+}
+
+int store_sqlite_dmarc_import_add(struct store *st, const struct store_dmarc_import *r,
+                                  struct sx_err *err)
+{
+	return store_sqlite_report_import((struct store_sqlite *)st, sql_report_find, r->org_name,
+	                                  r->report_id, "dmarc import", import_write, r, err);
 }
 
 #define SUMMARY_COLS                                                                               \

@@ -486,34 +486,18 @@ static int report_policy_add(struct store_sqlite *sq, sqlite3_int64 report,
 	return 0;
 }
 
-int store_sqlite_tlsrpt_import_add(struct store *st, const struct store_tlsrpt_report *r,
-                                   struct sx_err *err)
+/* import_write - the report r and what it holds, not stored before */
+static int import_write(struct store_sqlite *sq, const void *arg, struct sx_err *err)
 {
-	struct store_sqlite *sq = (struct store_sqlite *)st;
+	const struct store_tlsrpt_report *r = arg;
 	struct buf ps, mx;
 	sqlite3_stmt *s;
 	sqlite3_int64 id;
-	bool own, ok = false;
-	int rc, ret = -1;
+	int ret = -1;
 	size_t i;
 
-	if (store_sqlite_write_begin(sq, &own, err) < 0)
-		return -1;
 	buf_init(&ps, TLSRPT_LIST_CAP);
 	buf_init(&mx, TLSRPT_LIST_CAP);
-	s = store_sqlite_stmt(sq, sql_report_find, err);
-	if (s == NULL)
-		goto out;
-	store_sqlite_text(s, 1, r->org_name);
-	store_sqlite_text(s, 2, r->report_id);
-	rc = store_sqlite_step_exists(sq, s, "tlsrpt import", err);
-	if (rc < 0)
-		goto out;
-	if (rc == 1) {
-		ok = true; /* a duplicate: nothing to write */
-		ret = 1;
-		goto out;
-	}
 	s = store_sqlite_stmt(sq, sql_report_add, err);
 	if (s == NULL)
 		goto out;
@@ -529,14 +513,18 @@ int store_sqlite_tlsrpt_import_add(struct store *st, const struct store_tlsrpt_r
 	for (i = 0; i < r->npolicies; i++)
 		if (report_policy_add(sq, id, &r->policies[i], &ps, &mx, err) < 0)
 			goto out;
-	ok = true;
 	ret = 0;
 out:
 	buf_free(&ps);
 	buf_free(&mx);
-	if (store_sqlite_write_end(sq, own, ok, err) < 0)
-		return -1;
 	return ret;
+}
+
+int store_sqlite_tlsrpt_import_add(struct store *st, const struct store_tlsrpt_report *r,
+                                   struct sx_err *err)
+{
+	return store_sqlite_report_import((struct store_sqlite *)st, sql_report_find, r->org_name,
+	                                  r->report_id, "tlsrpt import", import_write, r, err);
 }
 
 static const char sql_summary_org[] =
