@@ -46,6 +46,13 @@ int cli_dns_option(struct cli_dns *d, int argc, char **argv, int *i);
 int cli_dns_open(struct cli_dns *d, const char *prog);
 void cli_dns_close(struct cli_dns *d);
 
+/* cli_config_resolver - a resolver on base as the configuration's dns
+ * section says (its first server as the forwarder, the timeout, DNSSEC
+ * with the trust anchor when that file is readable); NULL with err */
+struct config_dns;
+struct dns *cli_config_resolver(struct event_base *base, const struct config_dns *c,
+                                struct sx_err *err);
+
 /* cli_usage_error - print "smexop CMD: message" and a hint; returns 2 */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -69,6 +76,15 @@ static inline int cli_opt_exit(int r)
 {
 	return r == CLI_OPT_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
+
+/*
+ * cli_subcommand - argv[1] as the subcommand, one of subs (NULL-ended),
+ * into *sub: 0.  Else CLI_OPT_ERROR (none: usage(stderr) printed; an
+ * unknown one: the usage error) or CLI_OPT_HELP (--help or -h: usage(stdout)
+ * printed): return cli_opt_exit(r) then.
+ */
+int cli_subcommand(const char *cmd, int argc, char **argv, const char *const *subs,
+                   int (*usage)(FILE *out), const char **sub);
 
 /* cli_file_arg - a positional FILE argument (or an unknown option):
  * 0 when taken into *file, else the usage error's exit code */
@@ -144,6 +160,10 @@ struct cli_spool_ctx {
 };
 /* cli_spool_option - consume a shared option: 1 consumed, 0 not ours, -1 error */
 int cli_spool_option(struct cli_spool_ctx *c, int argc, char **argv, int *i);
+/* cli_spool_args - cli_spool_option, then --help and -h (usage(stdout)
+ * printed): 1 consumed, 0 not ours, CLI_OPT_ERROR or CLI_OPT_HELP when the
+ * command must end (return cli_opt_exit(r)) */
+int cli_spool_args(struct cli_spool_ctx *c, int argc, char **argv, int *i, int (*usage)(FILE *out));
 /* cli_spool_open - load the config and open what is needed; 0 or an exit code */
 int cli_spool_open(struct cli_spool_ctx *c, bool need_spool, bool need_store);
 void cli_spool_close(struct cli_spool_ctx *c);

@@ -13,12 +13,63 @@
 #include "cli/cli.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/dns_zone.h"
 #include "core/net.h"
 #include "core/str.h"
 #include "mime/raw.h"
 
 #define ROOT_TRUST_ANCHOR "/usr/share/dns/root.key"
+
+struct dns *cli_config_resolver(struct event_base *base, const struct config_dns *c,
+                                struct sx_err *err)
+{
+	struct dns_options o;
+
+	memset(&o, 0, sizeof(o));
+	if (c->servers.n > 0) {
+		o.forward_host = c->servers.v[0].host;
+		o.forward_port = c->servers.v[0].port;
+	}
+	o.timeout_ms = (unsigned)c->timeout_ms;
+	if (c->dnssec && access(c->trust_anchor, R_OK) == 0)
+		o.trust_anchor = c->trust_anchor;
+	return dns_new(base, &o, err);
+}
+
+int cli_subcommand(const char *cmd, int argc, char **argv, const char *const *subs,
+                   int (*usage)(FILE *out), const char **sub)
+{
+	size_t k;
+
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_OPT_ERROR;
+	}
+	*sub = argv[1];
+	if (strcmp(*sub, "--help") == 0 || strcmp(*sub, "-h") == 0) {
+		usage(stdout);
+		return CLI_OPT_HELP;
+	}
+	for (k = 0; subs[k] != NULL; k++)
+		if (strcmp(*sub, subs[k]) == 0)
+			return 0;
+	cli_usage_error(cmd, "unknown subcommand '%s'", *sub);
+	return CLI_OPT_ERROR;
+}
+
+int cli_spool_args(struct cli_spool_ctx *c, int argc, char **argv, int *i, int (*usage)(FILE *out))
+{
+	int rc = cli_spool_option(c, argc, argv, i);
+
+	if (rc != 0)
+		return rc < 0 ? CLI_OPT_ERROR : 1;
+	if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0) {
+		usage(stdout);
+		return CLI_OPT_HELP;
+	}
+	return 0;
+}
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {

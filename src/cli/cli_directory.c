@@ -177,31 +177,27 @@ int cli_directory(int argc, char **argv)
 	size_t nargs = 0, want_min, want_max;
 	int i, rc;
 
-	if (argc < 2)
-		return cli_dir_usage(stderr);
-	sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return cli_dir_usage(stdout);
+	rc = cli_subcommand(c.cmd, argc, argv,
+	                    (const char *const[]){ "add", "remove", "import", "list", NULL },
+	                    cli_dir_usage, &sub);
+	if (rc != 0)
+		return cli_opt_exit(rc);
 	if (strcmp(sub, "add") == 0) {
 		want_min = 1;
 		want_max = 2;
 	} else if (strcmp(sub, "remove") == 0 || strcmp(sub, "import") == 0) {
 		want_min = want_max = 1;
-	} else if (strcmp(sub, "list") == 0) {
-		want_min = want_max = 0;
 	} else {
-		return cli_usage_error(c.cmd, "unknown subcommand '%s'", sub);
+		want_min = want_max = 0;
 	}
 	for (i = 2; i < argc; i++) {
 		const char *opt = argv[i];
 
-		rc = cli_spool_option(&c, argc, argv, &i);
+		rc = cli_spool_args(&c, argc, argv, &i, cli_dir_usage);
 		if (rc < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(rc);
 		if (rc > 0)
 			continue;
-		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0)
-			return cli_dir_usage(stdout);
 		if (strcmp(opt, "--json") == 0)
 			json = true;
 		else if (strcmp(opt, "--replace") == 0)

@@ -170,14 +170,12 @@ int cli_quarantine(int argc, char **argv)
 	uint64_t v;
 	int i, rc;
 
-	if (argc < 2)
-		return cli_q_usage(stderr);
-	sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return cli_q_usage(stdout);
-	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "release") != 0 &&
-	    strcmp(sub, "delete") != 0 && strcmp(sub, "expire") != 0)
-		return cli_usage_error(c.cmd, "unknown subcommand '%s'", sub);
+	rc = cli_subcommand(
+	    c.cmd, argc, argv,
+	    (const char *const[]){ "list", "show", "release", "delete", "expire", NULL },
+	    cli_q_usage, &sub);
+	if (rc != 0)
+		return cli_opt_exit(rc);
 	for (i = 2; i < argc; i++) {
 		const char *opt = argv[i];
 		rc = cli_spool_option(&c, argc, argv, &i);

@@ -80,7 +80,6 @@ struct cli_qmgr {
 static int cli_qmgr_dns(struct cli_qmgr *m, const struct smexop_config *cfg)
 {
 	const struct config_dns *c = &cfg->dns;
-	struct dns_options o;
 	struct sx_err err = { 0 };
 
 	if (c->zone_file != NULL) {
@@ -92,15 +91,7 @@ static int cli_qmgr_dns(struct cli_qmgr *m, const struct smexop_config *cfg)
 		}
 		m->dns = dns_new_zone(m->base, m->zone);
 	} else {
-		memset(&o, 0, sizeof(o));
-		if (c->servers.n > 0) {
-			o.forward_host = c->servers.v[0].host;
-			o.forward_port = c->servers.v[0].port;
-		}
-		o.timeout_ms = (unsigned)c->timeout_ms;
-		if (c->dnssec && access(c->trust_anchor, R_OK) == 0)
-			o.trust_anchor = c->trust_anchor;
-		m->dns = dns_new(m->base, &o, &err);
+		m->dns = cli_config_resolver(m->base, c, &err);
 	}
 	if (m->dns == NULL) {
 		fprintf(stderr, "smexop queue: dns: %s\n", err.msg[0] ? err.msg : "out of memory");
@@ -516,23 +507,18 @@ int cli_queue(int argc, char **argv)
 	uint64_t fd = 0;
 	int notify_fd = -1, i, rc;
 
-	if (argc < 2)
-		return cli_queue_usage(stderr);
-	sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return cli_queue_usage(stdout);
-	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "retry") != 0 &&
-	    strcmp(sub, "delete") != 0 && strcmp(sub, "hold") != 0 && strcmp(sub, "release") != 0 &&
-	    strcmp(sub, "run") != 0)
-		return cli_usage_error(c.cmd, "unknown subcommand '%s'", sub);
+	rc = cli_subcommand(c.cmd, argc, argv,
+	                    (const char *const[]){ "list", "show", "retry", "delete", "hold",
+	                                           "release", "run", NULL },
+	                    cli_queue_usage, &sub);
+	if (rc != 0)
+		return cli_opt_exit(rc);
 	for (i = 2; i < argc; i++) {
-		rc = cli_spool_option(&c, argc, argv, &i);
+		rc = cli_spool_args(&c, argc, argv, &i, cli_queue_usage);
 		if (rc < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(rc);
 		if (rc > 0)
 			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return cli_queue_usage(stdout);
 		if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else if (strcmp(argv[i], "--all") == 0) {
@@ -614,13 +600,11 @@ int cli_deliver(int argc, char **argv)
 	int i, rc;
 
 	for (i = 1; i < argc; i++) {
-		rc = cli_spool_option(&c, argc, argv, &i);
+		rc = cli_spool_args(&c, argc, argv, &i, cli_deliver_usage);
 		if (rc < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(rc);
 		if (rc > 0)
 			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return cli_deliver_usage(stdout);
 		if (strcmp(argv[i], "--once") == 0)
 			once = true;
 		else

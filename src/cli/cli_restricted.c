@@ -58,23 +58,18 @@ int cli_restricted(int argc, char **argv)
 	bool json = false;
 	int i, rc;
 
-	if (argc < 2)
-		return cli_rs_usage(stderr);
-	sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return cli_rs_usage(stdout);
-	if (strcmp(sub, "list") != 0 && strcmp(sub, "release") != 0)
-		return cli_usage_error(c.cmd, "unknown subcommand '%s'", sub);
+	rc = cli_subcommand(c.cmd, argc, argv, (const char *const[]){ "list", "release", NULL },
+	                    cli_rs_usage, &sub);
+	if (rc != 0)
+		return cli_opt_exit(rc);
 	for (i = 2; i < argc; i++) {
 		const char *opt = argv[i];
 
-		rc = cli_spool_option(&c, argc, argv, &i);
+		rc = cli_spool_args(&c, argc, argv, &i, cli_rs_usage);
 		if (rc < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(rc);
 		if (rc > 0)
 			continue;
-		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0)
-			return cli_rs_usage(stdout);
 		if (strcmp(opt, "--json") == 0)
 			json = true;
 		else if (opt[0] == '-' && opt[1] != '\0')

@@ -178,7 +178,6 @@ static const char *serve_parent_dir(const char *path, char *out, size_t outsize)
 static int serve_dns(struct serve *sv)
 {
 	const struct config_dns *c = &sv->cfg->dns;
-	struct dns_options o;
 	struct sx_err err = { 0 };
 
 	if (c->zone_file != NULL) {
@@ -194,15 +193,7 @@ static int serve_dns(struct serve *sv)
 		}
 		sv->dns = dns_new_zone(sv->base, sv->zone);
 	} else {
-		memset(&o, 0, sizeof(o));
-		if (c->servers.n > 0) {
-			o.forward_host = c->servers.v[0].host;
-			o.forward_port = c->servers.v[0].port;
-		}
-		o.timeout_ms = (unsigned)c->timeout_ms;
-		if (c->dnssec && access(c->trust_anchor, R_OK) == 0)
-			o.trust_anchor = c->trust_anchor;
-		sv->dns = dns_new(sv->base, &o, &err);
+		sv->dns = cli_config_resolver(sv->base, c, &err);
 	}
 	if (sv->dns == NULL) {
 		fprintf(stderr, "smexop serve: dns: %s\n", err.msg[0] ? err.msg : "out of memory");

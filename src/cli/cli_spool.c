@@ -285,13 +285,11 @@ int cli_spool(int argc, char **argv)
 	struct sx_err err = { 0 };
 	int i, rc;
 
-	if (argc < 2)
-		return cli_spool_usage(stderr);
-	sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return cli_spool_usage(stdout);
-	if (strcmp(sub, "dump") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "recover") != 0)
-		return cli_usage_error(c.cmd, "unknown subcommand '%s'", sub);
+	rc = cli_subcommand(c.cmd, argc, argv,
+	                    (const char *const[]){ "dump", "list", "recover", NULL },
+	                    cli_spool_usage, &sub);
+	if (rc != 0)
+		return cli_opt_exit(rc);
 	for (i = 2; i < argc; i++) {
 		rc = cli_spool_option(&c, argc, argv, &i);
 		if (rc < 0)

@@ -117,13 +117,11 @@ int cli_trace(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		const char *opt = argv[i];
-		rc = cli_spool_option(&c, argc, argv, &i);
+		rc = cli_spool_args(&c, argc, argv, &i, cli_trace_usage);
 		if (rc < 0)
-			return CLI_EXIT_USAGE;
+			return cli_opt_exit(rc);
 		if (rc > 0)
 			continue;
-		if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0)
-			return cli_trace_usage(stdout);
 		if (strcmp(opt, "--json") == 0) {
 			json = true;
 			continue;
