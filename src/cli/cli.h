@@ -164,7 +164,8 @@ int cli_spool_option(struct cli_spool_ctx *c, int argc, char **argv, int *i);
  * printed): 1 consumed, 0 not ours, CLI_OPT_ERROR or CLI_OPT_HELP when the
  * command must end (return cli_opt_exit(r)) */
 int cli_spool_args(struct cli_spool_ctx *c, int argc, char **argv, int *i, int (*usage)(FILE *out));
-/* cli_spool_open - load the config and open what is needed; 0 or an exit code */
+/* cli_spool_open - load the config and open what is needed; 0 or an exit
+ * code (what it opened closed again) */
 int cli_spool_open(struct cli_spool_ctx *c, bool need_spool, bool need_store);
 void cli_spool_close(struct cli_spool_ctx *c);
 /* cli_spool_time - seconds, YYYY-MM-DD[THH:MM:SSZ] (UTC), or a duration ago ("2h") */

@@ -212,10 +212,8 @@ int cli_directory(int argc, char **argv)
 	if (nargs < want_min || nargs > want_max)
 		return cli_usage_error(c.cmd, "%s takes %zu to %zu arguments", sub, want_min,
 		                       want_max);
-	if ((rc = cli_spool_open(&c, false, true)) != 0) {
-		cli_spool_close(&c);
+	if ((rc = cli_spool_open(&c, false, true)) != 0)
 		return rc;
-	}
 	rc = CLI_EXIT_OK;
 	if (strcmp(sub, "add") == 0) {
 		rc = cli_dir_add(&c, args[0], args[1]);

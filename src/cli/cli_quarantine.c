@@ -233,10 +233,8 @@ int cli_quarantine(int argc, char **argv)
 		return cli_usage_error(c.cmd, "%s takes no ID", sub);
 	if (needs_id && !spool_envelope_id_valid(a.id))
 		return cli_usage_error(c.cmd, "'%s' is not a quarantine id", a.id);
-	if ((rc = cli_spool_open(&c, strcmp(sub, "list") != 0, true)) != 0) {
-		cli_spool_close(&c);
+	if ((rc = cli_spool_open(&c, strcmp(sub, "list") != 0, true)) != 0)
 		return rc;
-	}
 	rc = CLI_EXIT_OK;
 	if (strcmp(sub, "list") == 0) {
 		if (store_quarantine_list(c.st, &a.f, cli_q_list_cb, &a, &err) < 0)

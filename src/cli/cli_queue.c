@@ -543,10 +543,8 @@ int cli_queue(int argc, char **argv)
 		return cli_usage_error(c.cmd, "--all goes with retry");
 	if (all && arg != NULL)
 		return cli_usage_error(c.cmd, "retry: an ID or --all, not both");
-	if ((rc = cli_spool_open(&c, true, true)) != 0) {
-		cli_spool_close(&c);
+	if ((rc = cli_spool_open(&c, true, true)) != 0)
 		return rc;
-	}
 	rc = CLI_EXIT_OK;
 	if (strcmp(sub, "run") == 0) {
 		rc = cli_qmgr_run(&c, notify_fd, false);
@@ -612,10 +610,8 @@ int cli_deliver(int argc, char **argv)
 	}
 	if (!once)
 		return cli_usage_error(c.cmd, "--once (the daemon is `smexop queue run`)");
-	if ((rc = cli_spool_open(&c, true, true)) != 0) {
-		cli_spool_close(&c);
+	if ((rc = cli_spool_open(&c, true, true)) != 0)
 		return rc;
-	}
 	rc = cli_qmgr_run(&c, -1, true);
 	cli_spool_close(&c);
 	return rc;

@@ -83,10 +83,8 @@ int cli_restricted(int argc, char **argv)
 		return cli_usage_error(c.cmd, "%s",
 		                       addr == NULL ? "release: which address?"
 		                                    : "list takes no address");
-	if ((rc = cli_spool_open(&c, false, true)) != 0) {
-		cli_spool_close(&c);
+	if ((rc = cli_spool_open(&c, false, true)) != 0)
 		return rc;
-	}
 	rc = CLI_EXIT_OK;
 	if (addr == NULL) {
 		if (store_restricted_list(c.st, c.now, cli_rs_list_cb, &json, &err) != 0) {

@@ -74,6 +74,7 @@ int cli_spool_open(struct cli_spool_ctx *c, bool need_spool, bool need_store)
 		c->sp = spool_open(&so, &err);
 		if (c->sp == NULL) {
 			fprintf(stderr, "smexop %s: %s\n", c->cmd, err.msg);
+			cli_spool_close(c);
 			return 1;
 		}
 	}
@@ -86,6 +87,7 @@ int cli_spool_open(struct cli_spool_ctx *c, bool need_spool, bool need_store)
 		c->st = store_open(&so, &err);
 		if (c->st == NULL) {
 			fprintf(stderr, "smexop %s: %s\n", c->cmd, err.msg);
+			cli_spool_close(c);
 			return 1;
 		}
 	}
@@ -311,10 +313,8 @@ int cli_spool(int argc, char **argv)
 	}
 	if (strcmp(sub, "dump") == 0 && arg == NULL)
 		return cli_usage_error(c.cmd, "dump: which ID?");
-	if ((rc = cli_spool_open(&c, true, false)) != 0) {
-		cli_spool_close(&c);
+	if ((rc = cli_spool_open(&c, true, false)) != 0)
 		return rc;
-	}
 	rc = CLI_EXIT_OK;
 	if (strcmp(sub, "dump") == 0) {
 		struct spool_entry *e = spool_entry_find(c.sp, arg, &err);

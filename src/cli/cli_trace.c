@@ -149,10 +149,8 @@ int cli_trace(int argc, char **argv)
 			return cli_usage_error(c.cmd, "unknown option %s", opt);
 		}
 	}
-	if ((rc = cli_spool_open(&c, false, true)) != 0) {
-		cli_spool_close(&c);
+	if ((rc = cli_spool_open(&c, false, true)) != 0)
 		return rc;
-	}
 	if (detail != NULL) {
 		rc = store_trace_events(c.st, detail, cli_trace_event_cb, &json, &err);
 		if (rc == 1)
