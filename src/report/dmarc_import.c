@@ -4,11 +4,12 @@
  *
  * A file is sniffed, not trusted by its name: gzip (magic 1f 8b), zip
  * (PK\3\4), XML (first '<'), or else a mail whose leaves are sniffed in
- * turn, a few levels deep at most.  Every decompression is capped at
- * max_size; libxml2 reads with no network, no DTD and no entity
- * substitution, and a document that declares a DOCTYPE is refused.
- * Elements are found by local name, so reports with no namespace, the
- * RFC 7489 one or RFC 9990's read alike; unknown elements are ignored.
+ * turn, a few levels deep at most (report_util.h: report_import_any).
+ * Every decompression is capped at max_size; libxml2 reads with no
+ * network, no DTD and no entity substitution, and a document that
+ * declares a DOCTYPE is refused.  Elements are found by local name, so
+ * reports with no namespace, the RFC 7489 one or RFC 9990's read alike;
+ * unknown elements are ignored.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -24,21 +25,13 @@
 #include "report/dmarc_report.h"
 #include "report/report_util.h"
 
-#define IMPORT_MAX_DEPTH 4
-#define IMPORT_MAX_ROWS  1000000
-
-struct import {
-	struct report_import ri; /* reports: struct store_dmarc_import */
-	const char *name;
-};
-
-static int import_any(struct import *im, const unsigned char *data, size_t len, unsigned depth);
+#define IMPORT_MAX_ROWS 1000000
 
 /* ---- decompression --------------------------------------------------------- */
 
 /* import_unzip - every regular entry of a zip archive, sniffed in turn */
-static int import_unzip(struct import *im, const unsigned char *data, size_t len, unsigned depth,
-                        struct sx_err *err)
+static int import_unzip(struct report_import *ri, const unsigned char *data, size_t len,
+                        unsigned depth, struct sx_err *err)
 {
 	struct archive *ar = archive_read_new();
 	struct archive_entry *e;
@@ -55,7 +48,7 @@ static int import_unzip(struct import *im, const unsigned char *data, size_t len
 		goto out;
 	}
 	while ((rc = archive_read_next_header(ar, &e)) == ARCHIVE_OK) {
-		size_t cap = im->ri.max_size - im->ri.used, n = 0, size = 64 * 1024;
+		size_t cap = ri->max_size - ri->used, n = 0, size = 64 * 1024;
 		unsigned char *buf;
 		la_ssize_t r;
 
@@ -65,18 +58,18 @@ static int import_unzip(struct import *im, const unsigned char *data, size_t len
 			sx_err_set(err, "zip: more than %d files", DMARC_IMPORT_MAX_ZIP_FILES);
 			goto out;
 		}
-		buf = arena_alloc(im->ri.a, size + 1);
+		buf = arena_alloc(ri->a, size + 1);
 		if (buf == NULL)
 			goto nomem;
 		for (;;) {
 			if (n == size) {
 				if (size > cap) {
 					sx_err_set(err, "decompressed data exceeds %zu bytes",
-					           im->ri.max_size);
+					           ri->max_size);
 					goto out;
 				}
 				size_t nsize = size * 2 > cap + 1 ? cap + 1 : size * 2;
-				unsigned char *nb = arena_alloc(im->ri.a, nsize + 1);
+				unsigned char *nb = arena_alloc(ri->a, nsize + 1);
 				if (nb == NULL)
 					goto nomem;
 				memcpy(nb, buf, n);
@@ -93,12 +86,12 @@ static int import_unzip(struct import *im, const unsigned char *data, size_t len
 			n += (size_t)r;
 		}
 		if (n > cap) {
-			sx_err_set(err, "decompressed data exceeds %zu bytes", im->ri.max_size);
+			sx_err_set(err, "decompressed data exceeds %zu bytes", ri->max_size);
 			goto out;
 		}
-		im->ri.used += n;
+		ri->used += n;
 		buf[n] = '\0';
-		if (import_any(im, buf, n, depth + 1) < 0)
+		if (report_import_any(ri, buf, n, depth + 1) < 0)
 			continue; /* the error is kept; other entries may hold the report */
 	}
 	if (rc != ARCHIVE_EOF) {
@@ -465,107 +458,67 @@ int dmarc_import_xml(struct arena *a, const char *xml, size_t len, struct store_
 
 /* ---- sniffing ------------------------------------------------------------- */
 
-struct import_walk {
-	struct import *im;
-	unsigned depth;
-	bool failure_report; /* an ARF part was seen */
-};
+/* import_doc - a zip archive (PK\3\4) or an XML report (first '<') */
+static int import_doc(struct report_import *ri, const unsigned char *data, size_t len, size_t i,
+                      unsigned depth, struct sx_err *err)
+{
+	struct store_dmarc_import r;
+
+	if (len >= 4 && memcmp(data, "PK\x03\x04", 4) == 0)
+		return import_unzip(ri, data, len, depth, err) < 0 ? -1 : 1;
+	if (data[i] != '<')
+		return 0;
+	if (dmarc_import_xml(ri->a, (const char *)data + i, len - i, &r, err) < 0)
+		return -1;
+	r.source = ri->name;
+	if (report_import_add(ri, &r) < 0) {
+		sx_err_set(err, "out of memory");
+		return -1;
+	}
+	return 1;
+}
 
 /* import_leaf - a MIME leaf that may hold a report: by type or name */
-static int import_leaf(const struct multipart_leaf *leaf, void *arg)
+static bool import_leaf(const struct multipart_leaf *leaf)
 {
-	struct import_walk *iw = arg;
 	const char *t = leaf->type, *f = leaf->filename;
 	size_t flen = f ? strlen(f) : 0;
-	bool maybe = strstr(t, "gzip") != NULL || strstr(t, "zip") != NULL ||
-	             strstr(t, "xml") != NULL || strcmp(t, "application/octet-stream") == 0 ||
-	             (f != NULL &&
-	              (str_case_suffix(f, flen, ".xml", 4) || str_case_suffix(f, flen, ".gz", 3) ||
-	               str_case_suffix(f, flen, ".zip", 4)));
 
-	if (strcmp(t, "message/feedback-report") == 0)
-		iw->failure_report = true;
-	if (maybe)
-		import_any(iw->im, leaf->data, leaf->len, iw->depth + 1);
-	return 0;
+	return strstr(t, "gzip") != NULL || strstr(t, "zip") != NULL || strstr(t, "xml") != NULL ||
+	       strcmp(t, "application/octet-stream") == 0 ||
+	       (f != NULL &&
+	        (str_case_suffix(f, flen, ".xml", 4) || str_case_suffix(f, flen, ".gz", 3) ||
+	         str_case_suffix(f, flen, ".zip", 4)));
 }
 
-static int import_any(struct import *im, const unsigned char *data, size_t len, unsigned depth)
-{
-	struct report_import *ri = &im->ri;
-	struct sx_err err = { 0 };
-	struct store_dmarc_import r;
-	size_t i, n;
-
-	if (depth > IMPORT_MAX_DEPTH) {
-		sx_err_set(&err, "reports nested more than %d deep", IMPORT_MAX_DEPTH);
-		goto fail;
-	}
-	i = report_import_start(data, len);
-	if (i == len) {
-		sx_err_set(&err, "empty");
-		goto fail;
-	}
-	if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
-		unsigned char *out = report_import_gunzip(ri, data, len, &n, &err);
-		if (out == NULL)
-			goto fail;
-		return import_any(im, out, n, depth + 1);
-	}
-	if (len >= 4 && memcmp(data, "PK\x03\x04", 4) == 0) {
-		if (import_unzip(im, data, len, depth, &err) < 0)
-			goto fail;
-		return 0;
-	}
-	if (data[i] == '<') {
-		if (dmarc_import_xml(ri->a, (const char *)data + i, len - i, &r, &err) < 0)
-			goto fail;
-		r.source = im->name;
-		if (report_import_add(ri, &r) < 0) {
-			sx_err_set(&err, "out of memory");
-			goto fail;
-		}
-		return 0;
-	}
-	if (report_import_is_mail(data, len, i)) {
-		struct import_walk iw = { .im = im, .depth = depth };
-		size_t before = ri->n;
-		if (multipart_walk(ri->a, (const char *)data, len, import_leaf, &iw, &err) < 0)
-			goto fail;
-		if (ri->n == before && iw.failure_report) {
-			sx_err_set(&err, "a failure report (RFC 6591), not an aggregate report");
-			goto fail;
-		}
-		if (ri->n == before && !ri->have_err) {
-			sx_err_set(&err, "a mail without a DMARC report attached");
-			goto fail;
-		}
-		return 0;
-	}
-	sx_err_set(&err, "neither XML, gzip, zip nor a mail");
-fail:
-	report_import_error(ri, &err);
-	return -1;
-}
+static const struct report_import_format import_format = {
+	.sniff = import_doc,
+	.leaf = import_leaf,
+	.failure_type = "message/feedback-report", /* ARF */
+	.failure_msg = "a failure report (RFC 6591), not an aggregate report",
+	.no_report = "a mail without a DMARC report attached",
+	.neither = "neither XML, gzip, zip nor a mail",
+};
 
 int dmarc_import_parse(struct arena *a, const char *name, const unsigned char *data, size_t len,
                        size_t max_size, struct store_dmarc_import **out, size_t *n,
                        struct sx_err *err)
 {
-	struct import im = {
-		.ri = { .a = a,
-		        .max_size = max_size ? max_size : DMARC_IMPORT_DEFAULT_MAX,
-		        .esize = sizeof(**out),
-		        .max = DMARC_IMPORT_MAX_REPORTS },
+	struct report_import ri = {
+		.format = &import_format,
+		.a = a,
 		.name = name,
+		.max_size = max_size ? max_size : DMARC_IMPORT_DEFAULT_MAX,
+		.esize = sizeof(**out),
+		.max = DMARC_IMPORT_MAX_REPORTS,
 	};
 
 	*out = NULL;
 	*n = 0;
-	import_any(&im, data, len, 0);
-	if (report_import_done(&im.ri, "no DMARC aggregate report found", err) < 0)
+	report_import_any(&ri, data, len, 0);
+	if (report_import_done(&ri, "no DMARC aggregate report found", err) < 0)
 		return -1;
-	*out = im.ri.v;
-	*n = im.ri.n;
+	*out = ri.v;
+	*n = ri.n;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/str.h"
+#include "mime/multipart.h"
 #include "report/report_util.h"
 
 unsigned char *report_gzip(struct arena *a, const void *data, size_t len, size_t *outlen)
@@ -314,71 +315,117 @@ char *report_utf8_fix(struct arena *a, const char *s, size_t len, size_t *outlen
 
 /* ---- reading received reports ------------------------------------------------ */
 
-void report_import_error(struct report_import *im, const struct sx_err *err)
+/* report_import_error - keep err when it is the first */
+static void report_import_error(struct report_import *ri, const struct sx_err *err)
 {
-	if (!im->have_err) {
-		im->first = *err;
-		im->have_err = true;
+	if (!ri->have_err) {
+		ri->first = *err;
+		ri->have_err = true;
 	}
 }
 
-int report_import_add(struct report_import *im, const void *r)
+int report_import_add(struct report_import *ri, const void *r)
 {
-	if (im->n >= im->max)
+	if (ri->n >= ri->max)
 		return 0;
-	if (im->n == im->size) {
-		size_t nsize = im->size ? im->size * 2 : 4;
-		void *v = arena_array(im->a, nsize, im->esize);
+	if (ri->n == ri->size) {
+		size_t nsize = ri->size ? ri->size * 2 : 4;
+		void *v = arena_array(ri->a, nsize, ri->esize);
 		if (v == NULL)
 			return -1;
-		if (im->n > 0)
-			memcpy(v, im->v, im->n * im->esize);
-		im->v = v;
-		im->size = nsize;
+		if (ri->n > 0)
+			memcpy(v, ri->v, ri->n * ri->esize);
+		ri->v = v;
+		ri->size = nsize;
 	}
-	memcpy((char *)im->v + im->n * im->esize, r, im->esize);
-	im->n++;
+	memcpy((char *)ri->v + ri->n * ri->esize, r, ri->esize);
+	ri->n++;
 	return 0;
 }
 
-unsigned char *report_import_gunzip(struct report_import *im, const unsigned char *data, size_t len,
-                                    size_t *outlen, struct sx_err *err)
-{
-	unsigned char *out =
-	    report_gunzip(im->a, data, len, im->max_size - im->used, im->max_size, outlen, err);
+struct report_import_walk {
+	struct report_import *ri;
+	unsigned depth;
+	bool failure_report; /* a leaf of the format's failure_type was seen */
+};
 
-	if (out != NULL)
-		im->used += *outlen;
-	return out;
+static int report_import_leaf(const struct multipart_leaf *leaf, void *arg)
+{
+	struct report_import_walk *w = arg;
+	const struct report_import_format *f = w->ri->format;
+
+	if (f->failure_type != NULL && strcmp(leaf->type, f->failure_type) == 0)
+		w->failure_report = true;
+	if (f->leaf(leaf))
+		report_import_any(w->ri, leaf->data, leaf->len, w->depth + 1);
+	return 0;
 }
 
-size_t report_import_start(const unsigned char *data, size_t len)
+int report_import_any(struct report_import *ri, const unsigned char *data, size_t len,
+                      unsigned depth)
 {
-	size_t i = 0;
+	const struct report_import_format *f = ri->format;
+	struct sx_err err = { 0 };
+	size_t i = 0, n;
+	int rc;
 
+	if (depth > REPORT_IMPORT_MAX_DEPTH) {
+		sx_err_set(&err, "reports nested more than %d deep", REPORT_IMPORT_MAX_DEPTH);
+		goto fail;
+	}
 	if (len >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf)
-		i = 3;
+		i = 3; /* a UTF-8 byte order mark */
 	while (i < len && str_is_space(data[i]))
 		i++;
-	return i;
-}
-
-bool report_import_is_mail(const unsigned char *data, size_t len, size_t start)
-{
-	size_t n;
-
-	/* 998: the longest line RFC 5322 allows */
-	for (n = start; n < len && n - start < 998 && data[n] != ':' && data[n] != '\n'; n++)
-		;
-	return n < len && data[n] == ':' && n > start;
-}
-
-int report_import_done(const struct report_import *im, const char *none_found, struct sx_err *err)
-{
-	if (im->n > 0)
+	if (i == len) {
+		sx_err_set(&err, "empty");
+		goto fail;
+	}
+	if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
+		unsigned char *out = report_gunzip(ri->a, data, len, ri->max_size - ri->used,
+		                                   ri->max_size, &n, &err);
+		if (out == NULL)
+			goto fail;
+		ri->used += n;
+		return report_import_any(ri, out, n, depth + 1);
+	}
+	rc = f->sniff(ri, data, len, i, depth, &err);
+	if (rc > 0)
 		return 0;
-	if (im->have_err)
-		*err = im->first;
+	if (rc < 0)
+		goto fail;
+	/* a mail: a header field name and a colon on the first line (998:
+	 * the longest line RFC 5322 allows) */
+	for (n = i; n < len && n - i < 998 && data[n] != ':' && data[n] != '\n'; n++)
+		;
+	if (n < len && data[n] == ':' && n > i) {
+		struct report_import_walk w = { .ri = ri, .depth = depth };
+		size_t before = ri->n;
+		if (multipart_walk(ri->a, (const char *)data, len, report_import_leaf, &w, &err) <
+		    0)
+			goto fail;
+		if (ri->n == before && w.failure_report) {
+			sx_err_set(&err, "%s", f->failure_msg);
+			goto fail;
+		}
+		if (ri->n == before && !ri->have_err) {
+			sx_err_set(&err, "%s", f->no_report);
+			goto fail;
+		}
+		return 0;
+	}
+	sx_err_set(&err, "%s", f->neither);
+fail:
+	report_import_error(ri, &err);
+	return -1;
+}
+
+int report_import_done(const struct report_import *ri, const char *none_found, struct sx_err *err)
+{
+	if (ri->n > 0)
+		return 0;
+	if (ri->have_err)
+		*err = ri->first;
 	else
 		sx_err_set(err, "%s", none_found);
 	return -1;

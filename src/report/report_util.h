@@ -56,14 +56,40 @@ int report_time_parse(const char *s, int64_t *out);
 char *report_utf8_fix(struct arena *a, const char *s, size_t len, size_t *outlen, bool *fail);
 
 /*
- * struct report_import - what the readers of received reports
- * (dmarc_import.c, tlsrpt_import.c) keep while they sniff a file and the
- * files within it (gzip, zip, mail parts): the decompression budget, the
- * first error (reported when no report is found) and the reports found,
- * an arena array of elements of esize bytes, at most max of them.
+ * Reading received reports (dmarc_import.c, tlsrpt_import.c): a file is
+ * sniffed, not trusted by its name.  report_import_any takes gzip (magic
+ * 1f 8b, inflated within the budget) and mail (a header field on the first
+ * line: its leaves that the format's leaf() wants are sniffed in turn);
+ * the format's sniff() takes its own documents (and archives).  Nesting
+ * stops at REPORT_IMPORT_MAX_DEPTH.
  */
+#define REPORT_IMPORT_MAX_DEPTH 4
+
+struct multipart_leaf;
+struct report_import;
+
+struct report_import_format {
+	/* sniff - data[start..len) when it is this format's (start: past a
+	 * byte order mark and white space): 1 added, 0 not this format's,
+	 * -1 with err */
+	int (*sniff)(struct report_import *ri, const unsigned char *data, size_t len, size_t start,
+	             unsigned depth, struct sx_err *err);
+	/* leaf - a MIME leaf that may hold a report (by type or file name) */
+	bool (*leaf)(const struct multipart_leaf *leaf);
+	const char *failure_type; /* a leaf type that marks a mail as no report, or NULL */
+	const char *failure_msg;  /* the error for such a mail */
+	const char *no_report;    /* the error for a mail with nothing attached */
+	const char *neither;      /* the error for what is none of these */
+};
+
+/* struct report_import - the state of one file's reading: the
+ * decompression budget, the first error (reported when no report is
+ * found) and the reports found, an arena array of elements of esize
+ * bytes, at most max of them */
 struct report_import {
+	const struct report_import_format *format;
 	struct arena *a;
+	const char *name; /* the file's name, for the reports' source */
 	size_t max_size;
 	size_t used; /* decompressed bytes so far, against max_size */
 	struct sx_err first;
@@ -72,28 +98,17 @@ struct report_import {
 	size_t n, size, esize, max;
 };
 
-/* report_import_error - keep err when it is the first */
-void report_import_error(struct report_import *im, const struct sx_err *err);
+/* report_import_any - sniff data[0..len) at nesting depth (0 for the file
+ * itself); 0, or -1 with the error kept in ri */
+int report_import_any(struct report_import *ri, const unsigned char *data, size_t len,
+                      unsigned depth);
 
 /* report_import_add - append the element r (esize bytes); past max it is
  * dropped (a file with more is no report file); -1 when memory runs out */
-int report_import_add(struct report_import *im, const void *r);
-
-/* report_import_gunzip - report_gunzip within what is left of max_size,
- * counted as used */
-unsigned char *report_import_gunzip(struct report_import *im, const unsigned char *data, size_t len,
-                                    size_t *outlen, struct sx_err *err);
-
-/* report_import_start - the offset of the first byte that is neither a
- * UTF-8 byte order mark nor white space; len when there is none */
-size_t report_import_start(const unsigned char *data, size_t len);
-
-/* report_import_is_mail - the text from start opens with a header field
- * name and a colon on its first line */
-bool report_import_is_mail(const unsigned char *data, size_t len, size_t start);
+int report_import_add(struct report_import *ri, const void *r);
 
 /* report_import_done - 0 when a report was found; else -1 with the first
  * error, or none_found when there was no error */
-int report_import_done(const struct report_import *im, const char *none_found, struct sx_err *err);
+int report_import_done(const struct report_import *ri, const char *none_found, struct sx_err *err);
 
 #endif

@@ -4,10 +4,10 @@
  *
  * A file is sniffed, not trusted by its name: gzip (magic 1f 8b), JSON
  * (first '{'), or else a mail whose leaves are sniffed in turn, a few
- * levels deep at most.  Decompression is capped at max_size; the JSON's
- * nesting is measured before jansson sees it, and every list and string
- * has a cap (tlsrpt.h).  Unknown members are ignored; unknown policy and
- * result types are kept as written.
+ * levels deep at most (report_util.h: report_import_any).  Decompression
+ * is capped at max_size; the JSON's nesting is measured before jansson
+ * sees it, and every list and string has a cap (tlsrpt.h).  Unknown members are ignored; unknown
+ * policy and result types are kept as written.
  */
 #include <jansson.h>
 #include <string.h>
@@ -18,8 +18,6 @@
 #include "mime/multipart.h"
 #include "report/report_util.h"
 #include "report/tlsrpt.h"
-
-#define IMPORT_MAX_DEPTH 4
 
 /* ---- time --------------------------------------------------------------------- */
 
@@ -350,106 +348,67 @@ out:
 
 /* ---- sniffing ----------------------------------------------------------------------- */
 
-struct import {
-	struct report_import ri; /* reports: struct store_tlsrpt_report */
-	const char *name;
-};
+/* import_json - a JSON report (first '{') */
+static int import_json(struct report_import *ri, const unsigned char *data, size_t len, size_t i,
+                       unsigned depth, struct sx_err *err)
+{
+	struct store_tlsrpt_report r;
 
-static int import_any(struct import *im, const unsigned char *data, size_t len, unsigned depth);
-
-struct import_walk {
-	struct import *im;
-	unsigned depth;
-};
+	(void)depth;
+	if (data[i] != '{')
+		return 0;
+	if (len - i > ri->max_size) {
+		sx_err_set(err, "JSON larger than %zu bytes", ri->max_size);
+		return -1;
+	}
+	if (tlsrpt_import_json(ri->a, (const char *)data + i, len - i, &r, err) < 0)
+		return -1;
+	r.source = ri->name;
+	if (report_import_add(ri, &r) < 0) {
+		sx_err_set(err, "out of memory");
+		return -1;
+	}
+	return 1;
+}
 
 /* import_leaf - a MIME leaf that may hold a report: by type or name */
-static int import_leaf(const struct multipart_leaf *leaf, void *arg)
+static bool import_leaf(const struct multipart_leaf *leaf)
 {
-	struct import_walk *iw = arg;
 	const char *t = leaf->type, *f = leaf->filename;
 	size_t flen = f ? strlen(f) : 0;
-	bool maybe = strncmp(t, "application/tlsrpt", 18) == 0 || strstr(t, "gzip") != NULL ||
-	             strcmp(t, "application/json") == 0 ||
-	             strcmp(t, "application/octet-stream") == 0 ||
-	             (f != NULL &&
-	              (str_case_suffix(f, flen, ".json", 5) || str_case_suffix(f, flen, ".gz", 3)));
 
-	if (maybe)
-		import_any(iw->im, leaf->data, leaf->len, iw->depth + 1);
-	return 0;
+	return strncmp(t, "application/tlsrpt", 18) == 0 || strstr(t, "gzip") != NULL ||
+	       strcmp(t, "application/json") == 0 || strcmp(t, "application/octet-stream") == 0 ||
+	       (f != NULL &&
+	        (str_case_suffix(f, flen, ".json", 5) || str_case_suffix(f, flen, ".gz", 3)));
 }
 
-static int import_any(struct import *im, const unsigned char *data, size_t len, unsigned depth)
-{
-	struct report_import *ri = &im->ri;
-	struct sx_err err = { 0 };
-	struct store_tlsrpt_report r;
-	size_t i, n;
-
-	if (depth > IMPORT_MAX_DEPTH) {
-		sx_err_set(&err, "reports nested more than %d deep", IMPORT_MAX_DEPTH);
-		goto fail;
-	}
-	i = report_import_start(data, len);
-	if (i == len) {
-		sx_err_set(&err, "empty");
-		goto fail;
-	}
-	if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
-		unsigned char *out = report_import_gunzip(ri, data, len, &n, &err);
-		if (out == NULL)
-			goto fail;
-		return import_any(im, out, n, depth + 1);
-	}
-	if (data[i] == '{') {
-		if (len - i > ri->max_size) {
-			sx_err_set(&err, "JSON larger than %zu bytes", ri->max_size);
-			goto fail;
-		}
-		if (tlsrpt_import_json(ri->a, (const char *)data + i, len - i, &r, &err) < 0)
-			goto fail;
-		r.source = im->name;
-		if (report_import_add(ri, &r) < 0) {
-			sx_err_set(&err, "out of memory");
-			goto fail;
-		}
-		return 0;
-	}
-	if (report_import_is_mail(data, len, i)) {
-		struct import_walk iw = { .im = im, .depth = depth };
-		size_t before = ri->n;
-		if (multipart_walk(ri->a, (const char *)data, len, import_leaf, &iw, &err) < 0)
-			goto fail;
-		if (ri->n == before && !ri->have_err) {
-			sx_err_set(&err, "a mail without a TLS-RPT report attached");
-			goto fail;
-		}
-		return 0;
-	}
-	sx_err_set(&err, "neither JSON, gzip nor a mail");
-fail:
-	report_import_error(ri, &err);
-	return -1;
-}
+static const struct report_import_format import_format = {
+	.sniff = import_json,
+	.leaf = import_leaf,
+	.no_report = "a mail without a TLS-RPT report attached",
+	.neither = "neither JSON, gzip nor a mail",
+};
 
 int tlsrpt_import_parse(struct arena *a, const char *name, const unsigned char *data, size_t len,
                         size_t max_size, struct store_tlsrpt_report **out, size_t *n,
                         struct sx_err *err)
 {
-	struct import im = {
-		.ri = { .a = a,
-		        .max_size = max_size ? max_size : TLSRPT_IMPORT_DEFAULT,
-		        .esize = sizeof(**out),
-		        .max = TLSRPT_IMPORT_MAX_REPORTS },
+	struct report_import ri = {
+		.format = &import_format,
+		.a = a,
 		.name = name,
+		.max_size = max_size ? max_size : TLSRPT_IMPORT_DEFAULT,
+		.esize = sizeof(**out),
+		.max = TLSRPT_IMPORT_MAX_REPORTS,
 	};
 
 	*out = NULL;
 	*n = 0;
-	import_any(&im, data, len, 0);
-	if (report_import_done(&im.ri, "no TLS-RPT report found", err) < 0)
+	report_import_any(&ri, data, len, 0);
+	if (report_import_done(&ri, "no TLS-RPT report found", err) < 0)
 		return -1;
-	*out = im.ri.v;
-	*n = im.ri.n;
+	*out = ri.v;
+	*n = ri.n;
 	return 0;
 }
