@@ -319,6 +319,15 @@ int store_sqlite_report_import(struct store_sqlite *sq, const char *sql_find, co
 	return ret;
 }
 
+int store_sqlite_rows_end(struct store_sqlite *sq, sqlite3_stmt *s, int rc, int ret,
+                          const char *what, struct sx_err *err)
+{
+	if (ret == 0 && rc != SQLITE_DONE)
+		ret = store_sqlite_error(sq, err, what);
+	sqlite3_reset(s);
+	return ret;
+}
+
 int store_sqlite_text_nz(sqlite3_stmt *st, int i, const char *s)
 {
 	return sqlite3_bind_text(st, i, s != NULL ? s : "", -1, SQLITE_STATIC);

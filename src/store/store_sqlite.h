@@ -49,6 +49,11 @@ int store_sqlite_report_import(struct store_sqlite *sq, const char *sql_find, co
                                const char *report_id, const char *what,
                                int (*add)(struct store_sqlite *, const void *, struct sx_err *),
                                const void *arg, struct sx_err *err);
+/* store_sqlite_rows_end - after a loop over the rows of s that ended with
+ * step code rc and callback result ret: ret, or -1 with err ("what: ...")
+ * when the step failed; s is reset */
+int store_sqlite_rows_end(struct store_sqlite *sq, sqlite3_stmt *s, int rc, int ret,
+                          const char *what, struct sx_err *err);
 /* store_sqlite_text_nz - bind s (NULL: "", for NOT NULL columns) as parameter i */
 int store_sqlite_text_nz(sqlite3_stmt *st, int i, const char *s);
 /* store_sqlite_step_done - run s, a statement that returns no rows, and

@@ -172,10 +172,7 @@ int store_sqlite_dmarc_pending(struct store *st, const char *domain, int64_t sin
 		if (ret != 0)
 			break;
 	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_sqlite_error(sq, err, "dmarc pending");
-	sqlite3_reset(s);
-	return ret;
+	return store_sqlite_rows_end(sq, s, rc, ret, "dmarc pending", err);
 }
 
 /* the bare column "record" takes its value from the row of max(id):
@@ -249,10 +246,7 @@ int store_sqlite_dmarc_rows(struct store *st, const char *domain, int64_t begin,
 		if (ret != 0)
 			break;
 	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_sqlite_error(sq, err, "dmarc rows");
-	sqlite3_reset(s);
-	return ret;
+	return store_sqlite_rows_end(sq, s, rc, ret, "dmarc rows", err);
 }
 
 static const char sql_sent_add[] =
@@ -474,8 +468,5 @@ int store_sqlite_dmarc_summary(struct store *st, const char *domain, int64_t sin
 		if (ret != 0)
 			break;
 	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_sqlite_error(sq, err, "dmarc summary");
-	sqlite3_reset(s);
-	return ret;
+	return store_sqlite_rows_end(sq, s, rc, ret, "dmarc summary", err);
 }

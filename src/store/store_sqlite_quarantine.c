@@ -154,10 +154,7 @@ static int q_each(struct store_sqlite *sq, sqlite3_stmt *s, store_quarantine_cb 
 		if (ret != 0)
 			break;
 	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_sqlite_error(sq, err, what);
-	sqlite3_reset(s);
-	return ret;
+	return store_sqlite_rows_end(sq, s, rc, ret, what, err);
 }
 
 int store_sqlite_quarantine_list(struct store *st, const struct store_quarantine_filter *f,

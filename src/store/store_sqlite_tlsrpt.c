@@ -188,10 +188,7 @@ int store_sqlite_tlsrpt_pending(struct store *st, const char *domain, int64_t si
 		if (ret != 0)
 			break;
 	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_sqlite_error(sq, err, "tlsrpt pending");
-	sqlite3_reset(s);
-	return ret;
+	return store_sqlite_rows_end(sq, s, rc, ret, "tlsrpt pending", err);
 }
 
 static const char sql_policies[] =
@@ -401,10 +398,7 @@ int store_sqlite_tlsrpt_dests(struct store *st, const char *domain, int64_t begi
 		if (ret != 0)
 			break;
 	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_sqlite_error(sq, err, "tlsrpt destinations");
-	sqlite3_reset(s);
-	return ret;
+	return store_sqlite_rows_end(sq, s, rc, ret, "tlsrpt destinations", err);
 }
 
 static const char sql_mark[] = "UPDATE tlsrpt_counter SET report_id = ?4 WHERE report_id IS NULL"
@@ -578,8 +572,5 @@ int store_sqlite_tlsrpt_summary(struct store *st, const char *domain, int64_t si
 		if (ret != 0)
 			break;
 	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_sqlite_error(sq, err, "tlsrpt summary");
-	sqlite3_reset(s);
-	return ret;
+	return store_sqlite_rows_end(sq, s, rc, ret, "tlsrpt summary", err);
 }

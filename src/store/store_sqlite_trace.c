@@ -111,10 +111,7 @@ int store_sqlite_trace_messages(struct store *st, const struct store_trace_filte
 		if (ret != 0)
 			break;
 	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_sqlite_error(sq, err, "trace messages");
-	sqlite3_reset(s);
-	return ret;
+	return store_sqlite_rows_end(sq, s, rc, ret, "trace messages", err);
 }
 
 int store_sqlite_trace_events(struct store *st, const char *key, store_trace_event_cb cb, void *arg,
@@ -152,9 +149,7 @@ int store_sqlite_trace_events(struct store *st, const char *key, store_trace_eve
 		if (ret != 0)
 			break;
 	}
-	if (ret == 0 && rc != SQLITE_DONE)
-		ret = store_sqlite_error(sq, err, "trace events");
-	sqlite3_reset(s);
+	ret = store_sqlite_rows_end(sq, s, rc, ret, "trace events", err);
 	return ret == 0 && rows == 0 ? 1 : ret;
 }
 
