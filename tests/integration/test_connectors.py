@@ -476,6 +476,30 @@ def alert_phase(res, smexop, tmp, text):
         res.check("alert: nobody restricted", code == 0 and "alerty" not in out, out)
 
 
+def prepare(smexop, tmp, edit=None):
+    """prepare - the gateway of these cases in tmp (test_keyholder's too):
+    the zone file, the directory, the certificates, the sink started as
+    example.net's MX, the configuration written (changed by edit(text) when
+    given) and the DKIM keys made; (cfg, port, sink, dkim_keys' records)."""
+    with open(os.path.join(tmp, "zone"), "w") as f:
+        f.write(ZONE)
+    with open(os.path.join(tmp, "directory"), "w") as f:
+        f.write("bob@example.org\n")
+    make_certs(tmp)
+    port, sink_port = free_port(), free_port()
+    sink = Sink(sink_port)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    cfg = os.path.join(tmp, "smexop.yaml")
+    edit = edit or (lambda text: text)
+    with open(cfg, "w") as f:
+        f.write(edit(CONFIG.format(tmp=tmp, port=port,
+                                   queue="queue:\n  direct_port: %d\n" % sink_port)))
+    if subprocess.run([smexop, "config", "check", cfg], capture_output=True).returncode:
+        with open(cfg, "w") as f:  # a build without the queue manager's section
+            f.write(edit(CONFIG.format(tmp=tmp, port=port, queue="")))
+    return cfg, port, sink, dkim_keys(smexop, cfg, tmp)
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -483,23 +507,7 @@ def main():
     smexop = os.path.abspath(sys.argv[1])
     res = Results()
     with tempfile.TemporaryDirectory(prefix="smexop-conn-") as tmp:
-        with open(os.path.join(tmp, "zone"), "w") as f:
-            f.write(ZONE)
-        with open(os.path.join(tmp, "directory"), "w") as f:
-            f.write("bob@example.org\n")
-        make_certs(tmp)
-        port, sink_port = free_port(), free_port()
-        sink = Sink(sink_port)
-        threading.Thread(target=sink.serve_forever, daemon=True).start()
-        cfg = os.path.join(tmp, "smexop.yaml")
-        text = CONFIG.format(tmp=tmp, port=port,
-                             queue="queue:\n  direct_port: %d\n" % sink_port)
-        with open(cfg, "w") as f:
-            f.write(text)
-        if subprocess.run([smexop, "config", "check", cfg], capture_output=True).returncode:
-            with open(cfg, "w") as f:  # a build without the queue manager's section
-                f.write(CONFIG.format(tmp=tmp, port=port, queue=""))
-        dkim_keys(smexop, cfg, tmp)
+        cfg, port, sink, _ = prepare(smexop, tmp)
         txt = zone_txt(os.path.join(tmp, "zone"))
         srv = Serve(smexop, cfg, port, tmp)
         try:

@@ -31,10 +31,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from smexoptest import Results, Serve, free_port, sanitizer_report, serve_log, wait_for
+from smexoptest import Results, Serve, sanitizer_report, serve_log, wait_for
 import test_connectors as tc
 
 # a user of our own, so that other gateways started meanwhile on this host
@@ -250,21 +249,9 @@ def user_exists():
 
 
 def run(res, smexop, tmp, dropped):
-    with open(os.path.join(tmp, "zone"), "w") as f:
-        f.write(tc.ZONE)
-    with open(os.path.join(tmp, "directory"), "w") as f:
-        f.write("bob@example.org\n")
-    tc.make_certs(tmp)
-    port, sink_port = free_port(), free_port()
-    sink = tc.Sink(sink_port)
-    threading.Thread(target=sink.serve_forever, daemon=True).start()
-    cfg = os.path.join(tmp, "smexop.yaml")
-    text = tc.CONFIG.format(tmp=tmp, port=port, queue="queue:\n  direct_port: %d\n" % sink_port)
-    text = text.replace("external_per_hour: 3", "external_per_hour: 1000")
-    with open(cfg, "w") as f:
-        f.write(text)
+    cfg, port, sink, txt = tc.prepare(
+        smexop, tmp, lambda text: text.replace("external_per_hour: 3", "external_per_hour: 1000"))
     os.chmod(cfg, 0o644)
-    txt = tc.dkim_keys(smexop, cfg, tmp)
     keydir = os.path.join(tmp, "keys", "example.org")
     key = os.path.join(keydir, "selector1.rsa.pem")
     txt["selector2._domainkey.example.org."] = public_txt(os.path.join(keydir,
