@@ -375,6 +375,34 @@ static int store_sqlite_exec(struct store_sqlite *sq, const char *sql, struct sx
 	return 0;
 }
 
+/*
+ * store_sqlite_wal - switch to WAL.  Switching needs the database to
+ * itself, and SQLite answers "database is locked" at once, without its busy
+ * handler, while another connection opening the same new file holds a lock
+ * (processes starting together); so wait and try again within the timeout.
+ */
+static int store_sqlite_wal(struct store_sqlite *sq, unsigned timeout_ms, struct sx_err *err)
+{
+	unsigned waited = 0;
+	char *msg = NULL;
+	int rc;
+
+	for (;;) {
+		rc = sqlite3_exec(sq->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg);
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= timeout_ms) {
+			sx_err_set(err, "%s", msg ? msg : sqlite3_errmsg(sq->db));
+			sqlite3_free(msg);
+			return -1;
+		}
+		sqlite3_free(msg);
+		msg = NULL;
+		usleep(10 * 1000);
+		waited += 10;
+	}
+}
+
 int store_sqlite_write_begin(struct store_sqlite *sq, bool *own, struct sx_err *err)
 {
 	*own = !sq->in_tx;
@@ -516,7 +544,9 @@ struct store *store_sqlite_open_with(const struct store_options *opts,
 	 * transactions, never the database.  What must survive a power
 	 * failure (the messages) is in the fsync'd spool, not here.
 	 */
-	if (store_sqlite_exec(sq, "PRAGMA journal_mode=WAL", err) < 0 ||
+	if (store_sqlite_wal(sq,
+	                     opts->busy_timeout_ms ? opts->busy_timeout_ms : STORE_DEFAULT_BUSY_MS,
+	                     err) < 0 ||
 	    store_sqlite_exec(sq, "PRAGMA synchronous=NORMAL", err) < 0 ||
 	    store_sqlite_exec(sq, "PRAGMA foreign_keys=ON", err) < 0) {
 		snprintf(msg, sizeof(msg), "%s", err->msg);
