@@ -184,6 +184,23 @@ void *arena_array(struct arena *a, size_t n, size_t size)
 	return arena_zalloc(a, n * size);
 }
 
+int arena_grow(struct arena *a, void **v, size_t *size, size_t n, size_t esize, size_t first)
+{
+	size_t nsize;
+	void *nv;
+
+	if (n < *size)
+		return 0;
+	nsize = *size > 0 ? *size * 2 : (first > 0 ? first : 1);
+	if (nsize < *size || (nv = arena_array(a, nsize, esize)) == NULL)
+		return -1;
+	if (n > 0)
+		memcpy(nv, *v, n * esize);
+	*v = nv;
+	*size = nsize;
+	return 0;
+}
+
 void *arena_memdup(struct arena *a, const void *p, size_t n)
 {
 	void *q = arena_alloc(a, n);

@@ -26,6 +26,15 @@ void *arena_alloc(struct arena *a, size_t size) __attribute__((warn_unused_resul
 void *arena_zalloc(struct arena *a, size_t size) __attribute__((warn_unused_result, malloc));
 /* arena_array - n * size with overflow check, zeroed */
 void *arena_array(struct arena *a, size_t n, size_t size) __attribute__((warn_unused_result));
+/* arena_grow - make room for one more element in the array *v of *size
+ * elements, n of them used: when n == *size, a new array twice as large
+ * (first when empty) with the n copied over; the old one stays in the
+ * arena.  0, or -1 when out of memory (*v unchanged).  ARENA_GROW fills in
+ * the element size. */
+int arena_grow(struct arena *a, void **v, size_t *size, size_t n, size_t esize, size_t first)
+    __attribute__((warn_unused_result));
+#define ARENA_GROW(a, v, size, n, first)                                                           \
+	arena_grow((a), (void **)&(v), &(size), (n), sizeof(*(v)), (first))
 char *arena_strdup(struct arena *a, const char *s) __attribute__((warn_unused_result));
 char *arena_strndup(struct arena *a, const char *s, size_t n) __attribute__((warn_unused_result));
 void *arena_memdup(struct arena *a, const void *p, size_t n) __attribute__((warn_unused_result));

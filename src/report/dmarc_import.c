@@ -327,17 +327,9 @@ static int import_report(struct arena *a, const xmlNode *root, struct store_dmar
 			sx_err_set(err, "more than %d records", IMPORT_MAX_ROWS);
 			return -1;
 		}
-		if (n == size) {
-			size_t nsize = size ? size * 2 : 16;
-			struct store_dmarc_import_row *nr = arena_array(a, nsize, sizeof(*nr));
-			if (nr == NULL) {
-				sx_err_set(err, "out of memory");
-				return -1;
-			}
-			if (n > 0)
-				memcpy(nr, rows, n * sizeof(*nr));
-			rows = nr;
-			size = nsize;
+		if (ARENA_GROW(a, rows, size, n, 16) < 0) {
+			sx_err_set(err, "out of memory");
+			return -1;
 		}
 		if (import_row(a, c, n, &rows[n], err) < 0)
 			return -1;

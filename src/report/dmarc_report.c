@@ -156,16 +156,8 @@ static int report_row_cb(const struct store_dmarc_row *r, void *arg)
 		sx_err_set(rr->err, "more than %d rows", DMARC_REPORT_MAX_ROWS);
 		return -1;
 	}
-	if (rr->n == rr->size) {
-		size_t size = rr->size ? rr->size * 2 : 64;
-		struct store_dmarc_row *v = arena_array(rr->a, size, sizeof(*v));
-		if (v == NULL)
-			goto nomem;
-		if (rr->n > 0)
-			memcpy(v, rr->v, rr->n * sizeof(*v));
-		rr->v = v;
-		rr->size = size;
-	}
+	if (ARENA_GROW(rr->a, rr->v, rr->size, rr->n, 64) < 0)
+		goto nomem;
 	w = &rr->v[rr->n];
 	*w = *r;
 	w->ev.source_ip = dup0(rr->a, r->ev.source_ip, &fail);

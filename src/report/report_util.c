@@ -328,16 +328,8 @@ int report_import_add(struct report_import *ri, const void *r)
 {
 	if (ri->n >= ri->max)
 		return 0;
-	if (ri->n == ri->size) {
-		size_t nsize = ri->size ? ri->size * 2 : 4;
-		void *v = arena_array(ri->a, nsize, ri->esize);
-		if (v == NULL)
-			return -1;
-		if (ri->n > 0)
-			memcpy(v, ri->v, ri->n * ri->esize);
-		ri->v = v;
-		ri->size = nsize;
-	}
+	if (arena_grow(ri->a, &ri->v, &ri->size, ri->n, ri->esize, 4) < 0)
+		return -1;
 	memcpy((char *)ri->v + ri->n * ri->esize, r, ri->esize);
 	ri->n++;
 	return 0;

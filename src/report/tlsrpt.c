@@ -251,16 +251,8 @@ static int build_policy_cb(const struct store_tlsrpt_policy *p, void *arg)
 		sx_err_set(bp->err, "more than %d policies", TLSRPT_MAX_POLICIES);
 		return -1;
 	}
-	if (bp->n == bp->size) {
-		size_t size = bp->size ? bp->size * 2 : 8;
-		struct store_tlsrpt_policy *v = arena_array(bp->a, size, sizeof(*v));
-		if (v == NULL)
-			goto nomem;
-		if (bp->n > 0)
-			memcpy(v, bp->v, bp->n * sizeof(*v));
-		bp->v = v;
-		bp->size = size;
-	}
+	if (ARENA_GROW(bp->a, bp->v, bp->size, bp->n, 8) < 0)
+		goto nomem;
 	w = &bp->v[bp->n];
 	*w = *p;
 	w->policy_type = dup(bp->a, p->policy_type, &fail);

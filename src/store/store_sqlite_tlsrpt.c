@@ -227,16 +227,8 @@ static int policy_failures(struct store_sqlite *sq, struct arena *a, const char 
 	store_sqlite_text(s, 6, mx);
 	sqlite3_bind_int(s, 7, STORE_TLSRPT_MAX_DETAILS);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (n == size) {
-			size_t nsize = size ? size * 2 : 16;
-			struct store_tlsrpt_failure *nv = arena_array(a, nsize, sizeof(*nv));
-			if (nv == NULL)
-				goto nomem;
-			if (n > 0)
-				memcpy(nv, v, n * sizeof(*nv));
-			v = nv;
-			size = nsize;
-		}
+		if (ARENA_GROW(a, v, size, n, 16) < 0)
+			goto nomem;
 		struct store_tlsrpt_failure *f = &v[n];
 		const char **fields[] = { &f->result_type,           &f->sending_mta_ip,
 			                  &f->receiving_mx_hostname, &f->receiving_mx_helo,

@@ -98,6 +98,34 @@ static void test_array_overflow(void **state)
 	arena_free(a);
 }
 
+static void test_grow(void **state)
+{
+	struct arena *a = arena_new();
+	int *v = NULL, *before;
+	size_t size = 0, n;
+
+	(void)state;
+	for (n = 0; n < 100; n++) {
+		assert_int_equal(ARENA_GROW(a, v, size, n, 4), 0);
+		assert_true(size > n);
+		v[n] = (int)n;
+	}
+	assert_int_equal(size, 128); /* 4, 8, ... 128 */
+	for (n = 0; n < 100; n++)
+		assert_int_equal(v[n], (int)n);
+	before = v;
+	assert_int_equal(ARENA_GROW(a, v, size, 100, 4), 0); /* room left: unchanged */
+	assert_ptr_equal(v, before);
+	arena_fail_after(1);
+	assert_int_equal(ARENA_GROW(a, v, size, 128, 4), -1); /* out of memory */
+	arena_fail_after(0);
+	assert_ptr_equal(v, before);
+	assert_int_equal(size, 128);
+	size = SIZE_MAX / 2 + 1; /* doubling would overflow */
+	assert_int_equal(arena_grow(a, (void **)&v, &size, size, 1, 4), -1);
+	arena_free(a);
+}
+
 static void test_fail_after(void **state)
 {
 	struct arena *a = arena_new();
@@ -114,9 +142,13 @@ static void test_fail_after(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alignment_and_growth),  cmocka_unit_test(test_big_object),
-		cmocka_unit_test(test_cleanups_newest_first), cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_array_overflow),        cmocka_unit_test(test_fail_after),
+		cmocka_unit_test(test_alignment_and_growth),
+		cmocka_unit_test(test_big_object),
+		cmocka_unit_test(test_cleanups_newest_first),
+		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_array_overflow),
+		cmocka_unit_test(test_fail_after),
+		cmocka_unit_test(test_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
