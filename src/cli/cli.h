@@ -91,11 +91,25 @@ int cli_subcommand(const char *cmd, int argc, char **argv, const char *const *su
 int cli_file_arg(const char *cmd, const char *arg, const char **file);
 
 struct buf;
+struct store;
 struct arena;
 struct raw_message;
 /* cli_read_file - the whole of path ("-" or NULL: standard input) into b,
  * capped at BUF_CAP_FILE; -1 with "smexop PROG: cannot read ..." */
 int cli_read_file(const char *prog, const char *path, struct buf *b);
+/* what the report import commands hand their cli_import_fn */
+struct cli_import_ctx {
+	struct store *st;
+	bool json;
+	size_t max; /* bytes per file, also the cap on what it unpacks to */
+};
+/* cli_import_fn - one received report file's bytes: parse, store, print;
+ * returns an exit code (CLI_EXIT_OK, 1 store trouble, CLI_EXIT_USAGE) */
+typedef int (*cli_import_fn)(struct arena *a, const char *file, const unsigned char *data,
+                             size_t len, void *arg);
+/* cli_import_files - argv[first..argc) read one by one (each capped at max,
+ * in its own arena) and handed to fn; the worst exit code of them all */
+int cli_import_files(int argc, char **argv, int first, size_t max, cli_import_fn fn, void *arg);
 /* cli_read_message - cli_read_file, then parse it into m; -1 with a message */
 int cli_read_message(const char *prog, const char *path, struct buf *b, struct arena *a,
                      struct raw_message *m);
@@ -149,7 +163,6 @@ int cli_check_domain(int argc, char **argv);
  * share (-c, --spool, --db, --now; the spool and store opened) */
 struct smexop_config;
 struct spool;
-struct store;
 struct cli_spool_ctx {
 	const char *cmd;
 	const char *config, *spool_dir, *db, *now_arg;

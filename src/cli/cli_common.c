@@ -225,6 +225,32 @@ int cli_read_file(const char *prog, const char *path, struct buf *b)
 	return 0;
 }
 
+int cli_import_files(int argc, char **argv, int first, size_t max, cli_import_fn fn, void *arg)
+{
+	int i, rc, ret = CLI_EXIT_OK;
+
+	for (i = first; i < argc; i++) {
+		struct arena *a = arena_new();
+		struct buf b;
+
+		buf_init(&b, max);
+		if (a == NULL || buf_read_file(&b, argv[i]) < 0) {
+			fprintf(stderr, "%s: %s\n", argv[i],
+			        a == NULL ? "out of memory"
+			                  : "cannot read (or larger than the cap)");
+			rc = CLI_EXIT_USAGE;
+		} else {
+			rc = fn(a, argv[i], (const unsigned char *)b.data, b.len, arg);
+		}
+		/* a usage error (unreadable, not a report) outranks store trouble */
+		if (rc == CLI_EXIT_USAGE || (rc != CLI_EXIT_OK && ret == CLI_EXIT_OK))
+			ret = rc;
+		buf_free(&b);
+		arena_free(a);
+	}
+	return ret;
+}
+
 int cli_read_message(const char *prog, const char *path, struct buf *b, struct arena *a,
                      struct raw_message *m)
 {

@@ -665,6 +665,47 @@ static void cli_dmarc_import_usage(FILE *out)
 	    "  --help                this text\n");
 }
 
+/* cli_dmarc_import_one - one file: parse, store and print its reports */
+static int cli_dmarc_import_one(struct arena *a, const char *file, const unsigned char *data,
+                                size_t len, void *arg)
+{
+	struct cli_import_ctx *ic = arg;
+	struct store_dmarc_import *r;
+	struct sx_err err = { 0 };
+	size_t n, k;
+	int rc, ret = CLI_EXIT_OK;
+
+	if (dmarc_import_parse(a, file, data, len, ic->max, &r, &n, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", file, err.msg);
+		return CLI_EXIT_USAGE;
+	}
+	for (k = 0; k < n; k++) {
+		rc = store_dmarc_import_add(ic->st, &r[k], &err);
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s\n", file, err.msg);
+			ret = 1;
+			continue;
+		}
+		if (ic->json) {
+			printf("{\"file\":");
+			cli_json_string(stdout, file);
+			printf(",\"status\":\"%s\",\"org_name\":", rc ? "duplicate" : "imported");
+			cli_json_string(stdout, r[k].org_name);
+			printf(",\"report_id\":");
+			cli_json_string(stdout, r[k].report_id);
+			printf(",\"domain\":");
+			cli_json_string(stdout, r[k].domain);
+			printf(",\"begin\":%lld,\"end\":%lld,\"rows\":%zu}\n",
+			       (long long)r[k].begin, (long long)r[k].end, r[k].nrows);
+		} else {
+			printf("%s: %s %s report %s for %s (%zu rows)\n", file,
+			       rc ? "duplicate, skipped:" : "imported", r[k].org_name,
+			       r[k].report_id, r[k].domain, r[k].nrows);
+		}
+	}
+	return ret;
+}
+
 int cli_dmarc_import(int argc, char **argv)
 {
 	struct cli_dr c = { .cmd = "dmarc import" };
@@ -704,57 +745,8 @@ int cli_dmarc_import(int argc, char **argv)
 		cli_dr_close(&c);
 		return rc;
 	}
-	size_t max = (size_t)c.cfg->dmarc_reports.max_import_size;
-	for (i = first; i < argc; i++) {
-		const char *file = argv[i];
-		struct store_dmarc_import *r;
-		struct sx_err err = { 0 };
-		struct arena *a = arena_new();
-		struct buf b;
-		size_t n, k;
-
-		buf_init(&b, max);
-		if (a == NULL || buf_read_file(&b, file) < 0) {
-			fprintf(stderr, "%s: %s\n", file,
-			        a == NULL ? "out of memory"
-			                  : "cannot read (or larger than the cap)");
-			ret = CLI_EXIT_USAGE;
-		} else if (dmarc_import_parse(a, file, (const unsigned char *)b.data, b.len, max,
-		                              &r, &n, &err) < 0) {
-			fprintf(stderr, "%s: %s\n", file, err.msg);
-			ret = CLI_EXIT_USAGE;
-		} else {
-			for (k = 0; k < n; k++) {
-				rc = store_dmarc_import_add(c.st, &r[k], &err);
-				if (rc < 0) {
-					fprintf(stderr, "%s: %s\n", file, err.msg);
-					ret = 1;
-					continue;
-				}
-				if (json) {
-					printf("{\"file\":");
-					cli_json_string(stdout, file);
-					printf(",\"status\":\"%s\",\"org_name\":",
-					       rc ? "duplicate" : "imported");
-					cli_json_string(stdout, r[k].org_name);
-					printf(",\"report_id\":");
-					cli_json_string(stdout, r[k].report_id);
-					printf(",\"domain\":");
-					cli_json_string(stdout, r[k].domain);
-					printf(",\"begin\":%lld,\"end\":%lld,\"rows\":%zu}\n",
-					       (long long)r[k].begin, (long long)r[k].end,
-					       r[k].nrows);
-				} else {
-					printf("%s: %s %s report %s for %s (%zu rows)\n", file,
-					       rc ? "duplicate, skipped:" : "imported",
-					       r[k].org_name, r[k].report_id, r[k].domain,
-					       r[k].nrows);
-				}
-			}
-		}
-		buf_free(&b);
-		arena_free(a);
-	}
+	struct cli_import_ctx ic = { c.st, json, (size_t)c.cfg->dmarc_reports.max_import_size };
+	ret = cli_import_files(argc, argv, first, ic.max, cli_dmarc_import_one, &ic);
 	cli_dr_close(&c);
 	return ret;
 }

@@ -564,6 +564,53 @@ static void cli_tlsrpt_import_usage(FILE *out)
 	        "  --help                this text\n");
 }
 
+/* cli_tlsrpt_import_one - one file: parse, store and print its reports */
+static int cli_tlsrpt_import_one(struct arena *a, const char *file, const unsigned char *data,
+                                 size_t len, void *arg)
+{
+	struct cli_import_ctx *ic = arg;
+	struct store_tlsrpt_report *r;
+	struct sx_err err = { 0 };
+	size_t n, k;
+	int rc, ret = CLI_EXIT_OK;
+
+	if (tlsrpt_import_parse(a, file, data, len, ic->max, &r, &n, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", file, err.msg);
+		return CLI_EXIT_USAGE;
+	}
+	for (k = 0; k < n; k++) {
+		uint64_t ok = 0, bad = 0;
+		for (size_t p = 0; p < r[k].npolicies; p++) {
+			ok += r[k].policies[p].successful;
+			bad += r[k].policies[p].failed;
+		}
+		rc = store_tlsrpt_import_add(ic->st, &r[k], &err);
+		if (rc < 0) {
+			fprintf(stderr, "%s: %s\n", file, err.msg);
+			ret = 1;
+			continue;
+		}
+		if (ic->json) {
+			printf("{\"file\":");
+			cli_json_string(stdout, file);
+			printf(",\"status\":\"%s\"", rc ? "duplicate" : "imported");
+			cli_json_field(stdout, "organization_name", r[k].org_name, true);
+			cli_json_field(stdout, "report_id", r[k].report_id, true);
+			printf(",\"begin\":%lld,\"end\":%lld,\"policies\":%zu,"
+			       "\"successful\":%llu,\"failed\":%llu}\n",
+			       (long long)r[k].begin, (long long)r[k].end, r[k].npolicies,
+			       (unsigned long long)ok, (unsigned long long)bad);
+		} else {
+			printf("%s: %s %s report %s (%zu policies, %llu successful, "
+			       "%llu failed sessions)\n",
+			       file, rc ? "duplicate, skipped:" : "imported", r[k].org_name,
+			       r[k].report_id, r[k].npolicies, (unsigned long long)ok,
+			       (unsigned long long)bad);
+		}
+	}
+	return ret;
+}
+
 static int cli_tlsrpt_import(int argc, char **argv)
 {
 	struct cli_spool_ctx c = { .cmd = "tlsrpt import" };
@@ -600,63 +647,8 @@ static int cli_tlsrpt_import(int argc, char **argv)
 		cli_spool_close(&c);
 		return rc;
 	}
-	size_t max = (size_t)c.cfg->tls_reports.max_import_size;
-	for (i = first; i < argc; i++) {
-		const char *file = argv[i];
-		struct store_tlsrpt_report *r;
-		struct sx_err err = { 0 };
-		struct arena *a = arena_new();
-		struct buf b;
-		size_t n, k;
-
-		buf_init(&b, max);
-		if (a == NULL || buf_read_file(&b, file) < 0) {
-			fprintf(stderr, "%s: %s\n", file,
-			        a == NULL ? "out of memory"
-			                  : "cannot read (or larger than the cap)");
-			ret = CLI_EXIT_USAGE;
-		} else if (tlsrpt_import_parse(a, file, (const unsigned char *)b.data, b.len, max,
-		                               &r, &n, &err) < 0) {
-			fprintf(stderr, "%s: %s\n", file, err.msg);
-			ret = CLI_EXIT_USAGE;
-		} else {
-			for (k = 0; k < n; k++) {
-				uint64_t ok = 0, bad = 0;
-				for (size_t p = 0; p < r[k].npolicies; p++) {
-					ok += r[k].policies[p].successful;
-					bad += r[k].policies[p].failed;
-				}
-				rc = store_tlsrpt_import_add(c.st, &r[k], &err);
-				if (rc < 0) {
-					fprintf(stderr, "%s: %s\n", file, err.msg);
-					ret = 1;
-					continue;
-				}
-				if (json) {
-					printf("{\"file\":");
-					cli_json_string(stdout, file);
-					printf(",\"status\":\"%s\"", rc ? "duplicate" : "imported");
-					cli_json_field(stdout, "organization_name", r[k].org_name,
-					               true);
-					cli_json_field(stdout, "report_id", r[k].report_id, true);
-					printf(",\"begin\":%lld,\"end\":%lld,\"policies\":%zu,"
-					       "\"successful\":%llu,\"failed\":%llu}\n",
-					       (long long)r[k].begin, (long long)r[k].end,
-					       r[k].npolicies, (unsigned long long)ok,
-					       (unsigned long long)bad);
-				} else {
-					printf(
-					    "%s: %s %s report %s (%zu policies, %llu successful, "
-					    "%llu failed sessions)\n",
-					    file, rc ? "duplicate, skipped:" : "imported",
-					    r[k].org_name, r[k].report_id, r[k].npolicies,
-					    (unsigned long long)ok, (unsigned long long)bad);
-				}
-			}
-		}
-		buf_free(&b);
-		arena_free(a);
-	}
+	struct cli_import_ctx ic = { c.st, json, (size_t)c.cfg->tls_reports.max_import_size };
+	ret = cli_import_files(argc, argv, first, ic.max, cli_tlsrpt_import_one, &ic);
 	cli_spool_close(&c);
 	return ret;
 }
