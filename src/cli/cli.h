@@ -107,6 +107,13 @@ struct cli_import_ctx {
  * returns an exit code (CLI_EXIT_OK, 1 store trouble, CLI_EXIT_USAGE) */
 typedef int (*cli_import_fn)(struct arena *a, const char *file, const unsigned char *data,
                              size_t len, void *arg);
+/* cli_import_args - the import commands' arguments: the command's own
+ * options through option(ctx, argc, argv, &i) (1 taken, 0 not its, -1
+ * error), --help/-h (usage on stdout), --json, then `--` or the first file.
+ * -1: go on, the files start at *first; otherwise the exit code to return */
+int cli_import_args(const char *cmd, int argc, char **argv,
+                    int (*option)(void *ctx, int argc, char **argv, int *i), void *ctx,
+                    void (*usage)(FILE *out), bool *json, int *first);
 /* cli_import_files - argv[first..argc) read one by one (each capped at max,
  * in its own arena) and handed to fn; the worst exit code of them all */
 int cli_import_files(int argc, char **argv, int first, size_t max, cli_import_fn fn, void *arg);

@@ -225,6 +225,41 @@ int cli_read_file(const char *prog, const char *path, struct buf *b)
 	return 0;
 }
 
+int cli_import_args(const char *cmd, int argc, char **argv,
+                    int (*option)(void *ctx, int argc, char **argv, int *i), void *ctx,
+                    void (*usage)(FILE *out), bool *json, int *first)
+{
+	int i, rc;
+
+	*first = 0;
+	for (i = 1; i < argc; i++) {
+		if ((rc = option(ctx, argc, argv, &i)) != 0) {
+			if (rc < 0)
+				return CLI_EXIT_USAGE;
+			continue;
+		}
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--json") == 0) {
+			*json = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0) {
+			*first = i + 1;
+			break;
+		}
+		if (argv[i][0] == '-' && argv[i][1] != '\0')
+			return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+		*first = i;
+		break;
+	}
+	if (*first == 0 || *first >= argc)
+		return cli_usage_error(cmd, "no FILE to import");
+	return -1;
+}
+
 int cli_import_files(int argc, char **argv, int first, size_t max, cli_import_fn fn, void *arg)
 {
 	int i, rc, ret = CLI_EXIT_OK;

@@ -706,40 +706,22 @@ static int cli_dmarc_import_one(struct arena *a, const char *file, const unsigne
 	return ret;
 }
 
+/* cli_dmarc_import_option - cli_dr_common for cli_import_args */
+static int cli_dmarc_import_option(void *ctx, int argc, char **argv, int *i)
+{
+	return cli_dr_common(ctx, argc, argv, i);
+}
+
 int cli_dmarc_import(int argc, char **argv)
 {
 	struct cli_dr c = { .cmd = "dmarc import" };
 	bool json = false;
-	int i, rc, first = 0, ret = CLI_EXIT_OK;
+	int rc, first, ret;
 
-	for (i = 1; i < argc; i++) {
-		if ((rc = cli_dr_common(&c, argc, argv, &i)) != 0) {
-			if (rc < 0)
-				return CLI_EXIT_USAGE;
-			continue;
-		}
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			cli_dmarc_import_usage(stdout);
-			return CLI_EXIT_OK;
-		}
-		if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-			continue;
-		}
-		if (strcmp(argv[i], "--") == 0) {
-			first = i + 1;
-			break;
-		}
-		if (argv[i][0] == '-' && argv[i][1] != '\0')
-			return cli_usage_error(c.cmd, "unknown option '%s'", argv[i]);
-		if (first == 0)
-			first = i;
-		else
-			return cli_usage_error(c.cmd, "options come before the files");
-		break;
-	}
-	if (first == 0 || first >= argc)
-		return cli_usage_error(c.cmd, "no FILE to import");
+	rc = cli_import_args(c.cmd, argc, argv, cli_dmarc_import_option, &c, cli_dmarc_import_usage,
+	                     &json, &first);
+	if (rc >= 0)
+		return rc;
 	rc = cli_dr_open(&c);
 	if (rc != 0) {
 		cli_dr_close(&c);
