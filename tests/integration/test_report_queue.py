@@ -52,8 +52,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "conformance"))
-from smexoptest import Results, free_port, start_serve, stop, wait_for  # noqa: E402
-from smexoptest import wait_listening  # noqa: E402
+from smexoptest import ConfigServe, Results, free_port, serve_log, wait_for  # noqa: E402
 
 ZONE = """$TTL 300
 $ORIGIN example.org.
@@ -168,28 +167,9 @@ def tlsrpt_sessions(db, domain):
         return (0, 0)
 
 
-class Server:
-    def __init__(self, smexop, tmp, values, text=CONFIG):
-        self.smexop, self.tmp = smexop, tmp
-        self.port = free_port()
-        self.cfg = os.path.join(tmp, "smexop.yaml")
-        self.values = values
-        with open(self.cfg, "w") as f:
-            f.write(text.format(tmp=tmp, port=self.port, **values))
-        self.log = open(os.path.join(tmp, "serve.log"), "ab")
-        self.proc = start_serve(smexop, self.cfg, self.log)
-        if not wait_listening(self.proc, self.port):
-            raise RuntimeError("smexop serve did not start (see serve.log)")
-
-    def stop(self):
-        rc = stop(self.proc)
-        self.log.close()
-        return rc
-
-
-def serve_log(tmp):
-    with open(os.path.join(tmp, "serve.log"), "rb") as f:
-        return f.read().decode("utf-8", "replace")
+def Server(smexop, tmp, values, text=CONFIG):
+    """Server - smexop serve on this test's configuration (tmp/smexop.yaml)"""
+    return ConfigServe(smexop, tmp, text, values, name="smexop.yaml")
 
 
 def entry_for(smexop, cfg, rcpt):
