@@ -270,6 +270,8 @@ enum https_parse_status https_parser_feed(struct https_parser *p, const char *da
 			}
 			break;
 		case P_BODY_LEN:
+		case P_CHUNK_DATA:
+			/* Content-Length bytes, or one chunk's */
 			n = len - i;
 			if (n > p->remaining)
 				n = (size_t)p->remaining;
@@ -278,7 +280,7 @@ enum https_parse_status https_parser_feed(struct https_parser *p, const char *da
 			i += n;
 			p->remaining -= n;
 			if (p->remaining == 0)
-				p->state = P_DONE;
+				p->state = p->state == P_BODY_LEN ? P_DONE : P_CHUNK_CRLF;
 			break;
 		case P_BODY_CLOSE:
 			if ((r = body_add(p, data + i, len - i)) != HTTPS_PARSE_MORE)
@@ -307,17 +309,6 @@ enum https_parse_status https_parser_feed(struct https_parser *p, const char *da
 				                         ? "chunk-size line too long"
 				                         : "trailer line too long");
 			i++;
-			break;
-		case P_CHUNK_DATA:
-			n = len - i;
-			if (n > p->remaining)
-				n = (size_t)p->remaining;
-			if ((r = body_add(p, data + i, n)) != HTTPS_PARSE_MORE)
-				return r;
-			i += n;
-			p->remaining -= n;
-			if (p->remaining == 0)
-				p->state = P_CHUNK_CRLF;
 			break;
 		case P_CHUNK_CRLF:
 			/* CRLF (or a bare LF) after the chunk data */
