@@ -628,6 +628,14 @@ static void queue_status_of(const struct queue_result *r, char *out, size_t outs
 		snprintf(out, outsize, "4.0.0");
 }
 
+/* queue_rcpt_final - x is done (delivered or failed): never tried again */
+static void queue_rcpt_final(struct spool_rcpt *x, enum spool_rcpt_state state, int64_t now)
+{
+	x->state = state;
+	x->done = now;
+	x->next_attempt = 0;
+}
+
 /* queue_apply - one recipient's result into the entry, trace and log */
 static void queue_apply(struct queue *q, struct qjob *j, size_t idx, const struct queue_result *r,
                         const char *remote, int64_t now)
@@ -666,17 +674,13 @@ static void queue_apply(struct queue *q, struct qjob *j, size_t idx, const struc
 		x->status = x->remote_mta = x->diag = "";
 	switch (r->status) {
 	case OUTBOUND_DELIVERED:
-		x->state = SPOOL_RCPT_DELIVERED;
-		x->done = now;
-		x->next_attempt = 0;
+		queue_rcpt_final(x, SPOOL_RCPT_DELIVERED, now);
 		kind = STORE_TRACE_DELIVERED;
 		what = "delivered";
 		q->stats.delivered++;
 		break;
 	case OUTBOUND_FAILED:
-		x->state = SPOOL_RCPT_FAILED;
-		x->done = now;
-		x->next_attempt = 0;
+		queue_rcpt_final(x, SPOOL_RCPT_FAILED, now);
 		kind = STORE_TRACE_FAILED;
 		what = "failed";
 		q->stats.failed++;
@@ -688,9 +692,7 @@ static void queue_apply(struct queue *q, struct qjob *j, size_t idx, const struc
 		if (now >= expires) {
 			/* the lifetime is over: fail with the last reply (RFC 3464
 			 * allows the 4.x.x status on Action: failed) */
-			x->state = SPOOL_RCPT_FAILED;
-			x->done = now;
-			x->next_attempt = 0;
+			queue_rcpt_final(x, SPOOL_RCPT_FAILED, now);
 			kind = STORE_TRACE_FAILED;
 			what = "expired";
 			q->stats.failed++;
