@@ -85,7 +85,7 @@ char *dmarc_failure_build(struct arena *a, const struct dmarc_failure_conf *c,
 {
 	const char *boundary = "=_smexop_dmarc_failure";
 	const char *authres = dmarc_authres(a, o);
-	char date[64], *out = NULL;
+	char date[64];
 	struct buf b;
 	size_t i;
 	int rc = 0;
@@ -135,13 +135,5 @@ char *dmarc_failure_build(struct arena *a, const struct dmarc_failure_conf *c,
 	rc |=
 	    failure_put_crlf(&b, msg, c->include_body ? msg_len : failure_header_len(msg, msg_len));
 	rc |= buf_printf(&b, "\r\n--%s--\r\n", boundary);
-	if (rc == 0) {
-		out = arena_memdup(a, b.data, b.len + 1);
-		if (out != NULL) {
-			out[b.len] = '\0';
-			*len = b.len;
-		}
-	}
-	buf_free(&b);
-	return out;
+	return report_buf_take(a, &b, rc == 0, len);
 }

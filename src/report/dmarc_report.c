@@ -538,7 +538,6 @@ char *dmarc_report_message(struct arena *a, const struct dmarc_report_conf *c,
 	struct buf b;
 	char date[64];
 	const char *boundary = "=_smexop_dmarc_report";
-	char *out = NULL;
 	bool first = true;
 	size_t i;
 	int rc = 0;
@@ -571,13 +570,5 @@ char *dmarc_report_message(struct arena *a, const struct dmarc_report_conf *c,
 	                 boundary, r->filename, r->filename);
 	rc |= report_base64(&b, r->gz, r->gz_len);
 	rc |= buf_printf(&b, "\r\n--%s--\r\n", boundary);
-	if (rc == 0) {
-		out = arena_memdup(a, b.data, b.len + 1);
-		if (out != NULL) {
-			out[b.len] = '\0';
-			*len = b.len;
-		}
-	}
-	buf_free(&b);
-	return out;
+	return report_buf_take(a, &b, rc == 0, len);
 }

@@ -130,6 +130,18 @@ fail:
 	return NULL;
 }
 
+char *report_buf_take(struct arena *a, struct buf *b, bool ok, size_t *len)
+{
+	char *out = ok ? arena_memdup(a, b->data, b->len + 1) : NULL;
+
+	if (out != NULL) {
+		out[b->len] = '\0';
+		*len = b->len;
+	}
+	buf_free(b);
+	return out;
+}
+
 int report_base64(struct buf *b, const unsigned char *p, size_t n)
 {
 	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

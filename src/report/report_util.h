@@ -33,6 +33,9 @@ unsigned char *report_gzip(struct arena *a, const void *data, size_t len, size_t
 unsigned char *report_gunzip(struct arena *a, const unsigned char *data, size_t len, size_t cap,
                              size_t cap_shown, size_t *outlen, struct sx_err *err);
 
+/* report_buf_take - b's bytes as a NUL-terminated string in a (*len set),
+ * and b freed; NULL when ok is false or memory runs out */
+char *report_buf_take(struct arena *a, struct buf *b, bool ok, size_t *len);
 /* report_base64 - append p[0..n) in base64, lines of 76 ending in CRLF */
 int report_base64(struct buf *b, const unsigned char *p, size_t n);
 

@@ -334,7 +334,6 @@ char *tlsrpt_report_message(struct arena *a, const struct tlsrpt_conf *c,
 {
 	const char *boundary = "=_smexop_tlsrpt_report";
 	char date[64], start[32], end[32];
-	char *out = NULL;
 	struct buf m;
 	int rc = 0;
 
@@ -370,13 +369,5 @@ char *tlsrpt_report_message(struct arena *a, const struct tlsrpt_conf *c,
 	                 boundary, b->filename);
 	rc |= report_base64(&m, b->gz, b->gz_len);
 	rc |= buf_printf(&m, "\r\n--%s--\r\n", boundary);
-	if (rc == 0) {
-		out = arena_memdup(a, m.data, m.len + 1);
-		if (out != NULL) {
-			out[m.len] = '\0';
-			*len = m.len;
-		}
-	}
-	buf_free(&m);
-	return out;
+	return report_buf_take(a, &m, rc == 0, len);
 }
