@@ -257,28 +257,37 @@ static void gw_tls_run(struct gw_session *s)
 		msg_conn_log(s->conn, LOG_LEVEL_WARN, "gateway", "event=tls-stage-failed");
 }
 
+/* gw_trace_refused - one refusal into the message trace under the session
+ * id; ev holds what differs between the refusals, the rest is set here */
+static void gw_trace_refused(struct gw_session *s, struct store_trace_event *ev)
+{
+	char sid[17];
+
+	snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)s->conn->session_id);
+	ev->kind = STORE_TRACE_REJECTED;
+	ev->session_id = sid;
+	ev->client_ip = s->conn->ip_text;
+	msgtrace_event(s->gw->deps.store, ev);
+}
+
 /* gw_refuse_mail - a connector that requires TLS, before STARTTLS:
  * RFC 3207's 530, traced under the session id */
 static void gw_refuse_mail(struct gw_session *s, const char *sender)
 {
 	const struct smtp_reply_def *r = smtp_reply_get(SMTP_R_TLS_REQUIRED);
 	struct store_trace_event ev;
-	char sid[17], reply[200];
+	char reply[200];
 
-	snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)s->conn->session_id);
 	snprintf(reply, sizeof(reply), "%u %s %s", r->code, r->enhanced, r->text);
 	msg_conn_log(s->conn, LOG_LEVEL_INFO, "mail",
 	             "event=refused reason=require_tls connector=%s", s->conn->connector);
 	memset(&ev, 0, sizeof(ev));
 	ev.time = pipeline_now(&s->gen->env);
-	ev.kind = STORE_TRACE_REJECTED;
-	ev.session_id = sid;
 	ev.sender = sender;
-	ev.client_ip = s->conn->ip_text;
 	ev.verdict = "reject";
 	ev.reasons = "require_tls";
 	ev.detail = reply;
-	msgtrace_event(s->gw->deps.store, &ev);
+	gw_trace_refused(s, &ev);
 	gw_answer(s, r->code, r->enhanced, r->text, false);
 }
 
@@ -319,23 +328,19 @@ static void gw_mail(void *h, const char *sender, const struct smtp_mail_params *
 static void gw_trace_rcpt(struct gw_session *s, const struct msg *m, const struct msg_rcpt *rc)
 {
 	struct store_trace_event ev;
-	char sid[17], reply[400];
+	char reply[400];
 
-	snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)m->conn->session_id);
 	snprintf(reply, sizeof(reply), "%u %s %s", rc->reply.code,
 	         rc->reply.enhanced != NULL ? rc->reply.enhanced : "",
 	         rc->reply.text != NULL ? rc->reply.text : "");
 	memset(&ev, 0, sizeof(ev));
 	ev.time = pipeline_now(&s->gen->env);
-	ev.kind = STORE_TRACE_REJECTED;
-	ev.session_id = sid;
 	ev.sender = m->sender;
 	ev.recipient = rc->addr;
-	ev.client_ip = m->conn->ip_text;
 	ev.verdict = "reject";
 	ev.reasons = rc->why;
 	ev.detail = reply;
-	msgtrace_event(s->gw->deps.store, &ev);
+	gw_trace_refused(s, &ev);
 }
 
 static void gw_rcpt_done(struct msg *m, void *arg)
@@ -511,27 +516,22 @@ static void gw_trace_reject(struct gw_session *s, const char *reply)
 {
 	struct msg *m = s->m;
 	struct store_trace_event ev;
-	char sid[17];
 	size_t i;
 
-	snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)m->conn->session_id);
 	for (i = 0; i < m->nrcpts; i++) {
 		if (m->rcpts[i].status != MSG_RCPT_ACCEPTED)
 			continue;
 		memset(&ev, 0, sizeof(ev));
 		ev.time = m->received;
-		ev.kind = STORE_TRACE_REJECTED;
 		ev.spool_id = s->tx != NULL ? spool_tx_id(s->tx) : NULL;
-		ev.session_id = sid;
 		ev.message_id = m->hdr.message_id;
 		ev.sender = m->sender;
 		ev.recipient = m->rcpts[i].addr;
-		ev.client_ip = m->conn->ip_text;
 		ev.verdict = msg_action_name(m->verdict.action);
 		ev.reasons = m->verdict.action_why;
 		ev.detail = reply;
 		ev.size = m->len;
-		msgtrace_event(s->gw->deps.store, &ev);
+		gw_trace_refused(s, &ev);
 	}
 }
 
