@@ -1197,6 +1197,11 @@ static int config_list(struct loader *ld, const struct config_entry *e, const st
 				config_error(ld, it, "%s: %s", sub, msg);
 				rc = -1;
 			}
+		} else if (it->kind == Y_SCALAR && config_is_null(it)) {
+			/* an optional string may be null, an item of a list may
+			 * not: every consumer of a list reads its strings */
+			config_error(ld, it, "%s: an item of a list cannot be empty", sub);
+			rc = -1;
 		} else if (config_scalar(ld, e->item, it, item, sub) < 0) {
 			rc = -1;
 		}

@@ -375,6 +375,12 @@ static void test_bad(void **state)
 		  "2:10: anchors (&) are not supported; write the value out\n"
 		  "3:11: aliases (*) are not supported; write the value out" },
 		{ "log:\n  level: !!str info\n", "2:10: YAML tags (!) are not supported" },
+		/* a list's items are never null (they used to reach the checks as NULL) */
+		{ "connection_filter:\n  ip_allow: [~]\n",
+		  "2:14: connection_filter.ip_allow[0]: an item of a list cannot be empty" },
+		{ "inbound_connectors:\n  - name: x\n    tls_cert_names: [null]\n",
+		  "3:22: inbound_connectors[0].tls_cert_names[0]: an item of a list cannot be "
+		  "empty" },
 		/* list of objects */
 		{ "listeners: {port: 25}\n", "1:12: listeners: expected a list" },
 		{ "listeners:\n  - 25\n", "2:5: listeners[0]: expected a map" },
